@@ -1,0 +1,29 @@
+/**
+ * `deno task bench`: runs every benchmark module under `bench/` and prints their tables.
+ *
+ * Each benchmark exports `run(): Promise<string>` returning a markdown table. Name some to run only those:
+ * `deno task bench csv train`.
+ *
+ * @module
+ */
+
+const BENCHES = ["csv", "augment", "train"] as const;
+
+async function main(names: string[]): Promise<void> {
+  const picked = names.length ? names : [...BENCHES];
+  for (const name of picked) {
+    if (!(BENCHES as readonly string[]).includes(name)) {
+      console.error(`unknown benchmark "${name}"; known: ${BENCHES.join(", ")}`);
+      Deno.exit(2);
+    }
+  }
+  console.log(`# Benchmarks (${Deno.build.os} ${Deno.build.arch}, ${navigator.hardwareConcurrency} cores)\n`);
+  for (const name of picked) {
+    const mod = await import(`./${name}_bench.ts`);
+    console.log(`## ${name}\n`);
+    console.log(await mod.run());
+    console.log();
+  }
+}
+
+if (import.meta.main) await main(Deno.args);
