@@ -1,0 +1,159 @@
+/**
+ * Cutting a square face out of a larger grayscale image and resizing it to the 96×96 model input, with the
+ * exact coordinate mapping between the two.
+ *
+ * Coordinates are in pixels with the centre of the top-left pixel at (0, 0) in both images. A crop box
+ * `{x, y, size}` (integers) covers the original pixels `x … x + size − 1` (and the same for y); a point
+ * maps to the face as
+ *
+ *     u = (x − box.x + 0.5) · 96 / box.size − 0.5
+ *
+ * (see `CropSource.box` in `types.ts`), so pixel edges, not pixel centres, line up at the borders.
+ *
+ * @example
+ * ```ts
+ * import { cropToFace, squareBoxAround, toCropCoords } from "./crop.ts";
+ * const box = squareBoxAround(landmarks68, 0.25);
+ * const face = await cropToFace(await readGray("frame.jpg"), box); // Float32Array(9216) in [0, 1]
+ * const [u, v] = toCropCoords(landmarks68[60], landmarks68[61], box);
+ * ```
+ *
+ * @module
+ */
+import sharp from "sharp";
+import { IMAGE_SIZE } from "../constants.ts";
+
+/** A square in original-image pixels: top-left pixel (`x`, `y`) and side `size`, all integers. */
+export interface CropBox {
+  x: number;
+  y: number;
+  size: number;
+}
+
+/** A one-channel 8-bit image, as `readGray` returns it. */
+export interface GrayImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** The default margin of {@link squareBoxAround}: a quarter of the face's extent on each side. */
+export const DEFAULT_CROP_MARGIN = 0.25;
+
+/**
+ * The square crop around a set of points: centred on their bounding box, with side
+ * `max(w, h) · (1 + 2 · margin)` where `w`, `h` are the bounding box's width and height. So `margin` is the
+ * fraction of the face's larger extent added on each side (0.25: the landmarks span the middle two thirds).
+ *
+ * The box is rounded to whole pixels (side at least 1) so that the crop is exact and the mapping of
+ * {@link toCropCoords} holds for what is actually cut; the rounded centre is within half a pixel of the
+ * points' centre. The box may extend past the image (that part of the crop is black).
+ *
+ * @param points x, y pairs `[x0, y0, x1, y1, …]` in pixels; pairs with a NaN are ignored.
+ * @param margin extra border as a fraction of the larger side, ≥ 0 (default {@link DEFAULT_CROP_MARGIN}).
+ * @throws RangeError when no point is finite or the margin is negative or not a number.
+ */
+export function squareBoxAround(points: ArrayLike<number>, margin = DEFAULT_CROP_MARGIN): CropBox {
+  if (!(margin >= 0) || !Number.isFinite(margin)) {
+    throw new RangeError(`squareBoxAround: margin must be a finite number ≥ 0, got ${margin}`);
+  }
+  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+  for (let i = 0; i + 1 < points.length; i += 2) {
+    const x = points[i], y = points[i + 1];
+    if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+    minX = Math.min(minX, x), maxX = Math.max(maxX, x);
+    minY = Math.min(minY, y), maxY = Math.max(maxY, y);
+  }
+  if (minX > maxX) throw new RangeError("squareBoxAround: no finite point to put a box around");
+  const size = Math.max(1, Math.round(Math.max(maxX - minX, maxY - minY) * (1 + 2 * margin)));
+  // The box's centre in pixel-centre coordinates is x + (size − 1) / 2.
+  const x = Math.round((minX + maxX) / 2 - (size - 1) / 2);
+  const y = Math.round((minY + maxY) / 2 - (size - 1) / 2);
+  return { x, y, size };
+}
+
+/** Maps a point in original-image pixels to 96×96 face pixels: `u = (x − box.x + 0.5)·96/box.size − 0.5`. */
+export function toCropCoords(x: number, y: number, box: CropBox): [number, number] {
+  const s = IMAGE_SIZE / box.size;
+  return [(x - box.x + 0.5) * s - 0.5, (y - box.y + 0.5) * s - 0.5];
+}
+
+/** Maps a point in 96×96 face pixels back to original-image pixels (the inverse of {@link toCropCoords}). */
+export function fromCropCoords(u: number, v: number, box: CropBox): [number, number] {
+  const s = box.size / IMAGE_SIZE;
+  return [(u + 0.5) * s - 0.5 + box.x, (v + 0.5) * s - 0.5 + box.y];
+}
+
+/**
+ * Cuts `box` out of `gray` (black where the box leaves the image) and resizes it to 96×96, returning
+ * `9216` floats in [0, 1].
+ *
+ * Shrinking (side > 96) uses sharp's linear (triangle, antialiasing) kernel, measured centre-aligned to
+ * within 0.05 px. Enlarging (side < 96) is bilinear interpolation here: sharp 0.35 / libvips 8.18 shifts
+ * enlarged images by half an output pixel, which would break the mapping above.
+ *
+ * @throws RangeError when the box is not whole pixels with a positive side, or the image's size is wrong.
+ */
+export async function cropToFace(gray: GrayImage, box: CropBox): Promise<Float32Array> {
+  const { x, y, size } = box;
+  if (![x, y, size].every(Number.isInteger) || size < 1) {
+    throw new RangeError(`cropToFace: box ${JSON.stringify(box)} must be whole pixels with a side ≥ 1`);
+  }
+  if (gray.data.length !== gray.width * gray.height) {
+    throw new RangeError(
+      `cropToFace: ${gray.data.length} bytes for a ${gray.width}×${gray.height} one-channel image`,
+    );
+  }
+  const square = cutSquare(gray, box);
+  let pixels: Uint8Array;
+  if (size === IMAGE_SIZE) {
+    pixels = square;
+  } else if (size > IMAGE_SIZE) {
+    const out = await sharp(square, { raw: { width: size, height: size, channels: 1 } })
+      .resize(IMAGE_SIZE, IMAGE_SIZE, { kernel: "linear", fit: "fill" })
+      .toColourspace("b-w")
+      .raw()
+      .toBuffer();
+    pixels = out;
+  } else {
+    return enlargeBilinear(square, size);
+  }
+  const face = new Float32Array(IMAGE_SIZE * IMAGE_SIZE);
+  for (let i = 0; i < face.length; i++) face[i] = pixels[i] / 255;
+  return face;
+}
+
+/** The `size × size` bytes of the box, zero outside the image. */
+function cutSquare(gray: GrayImage, { x, y, size }: CropBox): Uint8Array {
+  const out = new Uint8Array(size * size);
+  const x0 = Math.max(0, x), x1 = Math.min(gray.width, x + size);
+  if (x0 >= x1) return out;
+  for (let row = Math.max(0, y); row < Math.min(gray.height, y + size); row++) {
+    const src = row * gray.width;
+    out.set(gray.data.subarray(src + x0, src + x1), (row - y) * size + (x0 - x));
+  }
+  return out;
+}
+
+/** Bilinear enlargement of a `size × size` square to 96×96, centre-aligned like {@link toCropCoords}. */
+function enlargeBilinear(square: Uint8Array, size: number): Float32Array {
+  const n = IMAGE_SIZE;
+  const face = new Float32Array(n * n);
+  // Source coordinate of each output index; edge pixels are clamped (replicated).
+  const i0 = new Int32Array(n), i1 = new Int32Array(n), w = new Float32Array(n);
+  for (let u = 0; u < n; u++) {
+    const s = Math.min(size - 1, Math.max(0, (u + 0.5) * size / n - 0.5));
+    i0[u] = Math.floor(s);
+    i1[u] = Math.min(size - 1, i0[u] + 1);
+    w[u] = s - i0[u];
+  }
+  for (let v = 0; v < n; v++) {
+    const r0 = i0[v] * size, r1 = i1[v] * size, wy = w[v];
+    for (let u = 0; u < n; u++) {
+      const top = square[r0 + i0[u]] + (square[r0 + i1[u]] - square[r0 + i0[u]]) * w[u];
+      const bottom = square[r1 + i0[u]] + (square[r1 + i1[u]] - square[r1 + i0[u]]) * w[u];
+      face[v * n + u] = (top + (bottom - top) * wy) / 255;
+    }
+  }
+  return face;
+}
