@@ -1,0 +1,211 @@
+/**
+ * `deno task predict [--model DIR] [--out DIR] [--json] FILES_OR_FOLDERS...`: finds the faces in photos,
+ * predicts their 15 keypoints and writes annotated PNGs (box, keypoints) into `--out`
+ * (default `outputs/predictions/`). A folder stands for the image files directly inside it.
+ *
+ * With `--json`, one JSON line per input file on stdout:
+ * `{"file", "width", "height", "faces": [{"box": [x, y, w, h], "keypoints": {"left_eye_center": [x, y], …}}]}`
+ * in original-image pixels (rounded to 0.01 px; the centre of the top-left pixel is (0, 0)); `"faces": []`
+ * when no face is found; `{"file", "error"}` for a file that cannot be read.
+ *
+ * Exit codes: 0 all inputs done, 1 some inputs could not be read (the others are still processed),
+ * 2 bad usage or no model.
+ *
+ * @module
+ */
+import { basename, extname, join } from "node:path";
+import { parseArgs, runCli, usage } from "./args.ts";
+import { BACKEND_NAMES, initBackend } from "../lib/backend.ts";
+import { createFaceDetector, DEFAULT_DETECTOR_OPTIONS } from "../lib/detect.ts";
+import { DataError, UsageError } from "../lib/errors.ts";
+import { loadKeypointModel, resolveModelDir } from "../lib/models/mod.ts";
+import { annotateResult, predictImageFile, type PredictionResult } from "../lib/predict.ts";
+import { DEFAULT_CROP_MARGIN } from "../lib/data/crop.ts";
+
+/** Where the bundled model lives. */
+export const DEFAULT_MODEL_DIR = "outputs/models/default";
+
+/** File extensions a folder argument expands to (the formats sharp reads). */
+export const IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".avif"] as const;
+
+const SPEC = {
+  model: {
+    type: "string",
+    default: DEFAULT_MODEL_DIR,
+    description: "model folder (as written by deno task train)",
+  },
+  out: { type: "string", default: "outputs/predictions", description: "folder for the annotated PNGs" },
+  json: { type: "boolean", description: "print one JSON line per input file on stdout" },
+  images: { type: "boolean", default: true, description: "write annotated PNGs (--no-images: do not)" },
+  labels: { type: "boolean", description: "write each keypoint's name beside it" },
+  margin: {
+    type: "number",
+    min: 0,
+    max: 2,
+    default: DEFAULT_CROP_MARGIN,
+    description: "crop margin, as in training",
+  },
+  "scale-factor": {
+    type: "number",
+    min: 1.01,
+    max: 2,
+    default: DEFAULT_DETECTOR_OPTIONS.scaleFactor,
+    description: "Haar detector scale step (the thesis used 1.3)",
+  },
+  "min-neighbors": {
+    type: "number",
+    integer: true,
+    min: 0,
+    default: DEFAULT_DETECTOR_OPTIONS.minNeighbors,
+    description: "Haar detector neighbours",
+  },
+  "min-size": {
+    type: "number",
+    integer: true,
+    min: 0,
+    default: DEFAULT_DETECTOR_OPTIONS.minSize,
+    description: "smallest face side in pixels",
+  },
+  backend: { type: "string", choices: BACKEND_NAMES, description: "tfjs backend (default: best found)" },
+} as const;
+
+/** Splits `argv` into options (for `parseArgs`) and positional inputs; `--` ends the options. */
+export function splitPositionals(argv: readonly string[]): { options: string[]; inputs: string[] } {
+  const options: string[] = [], inputs: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--") {
+      inputs.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith("--") && arg !== "-h") {
+      inputs.push(arg);
+      continue;
+    }
+    options.push(arg);
+    const o = (SPEC as Record<string, { type: string }>)[arg.slice(2)];
+    if (o && o.type !== "boolean" && i + 1 < argv.length) options.push(argv[++i]);
+  }
+  return { options, inputs };
+}
+
+/**
+ * The files an input stands for: itself if it is a file (or does not exist: it fails later with its own
+ * error line), else the image files directly inside the folder, sorted by name.
+ */
+export async function expandInputs(inputs: readonly string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const input of inputs) {
+    let isDir = false;
+    try {
+      isDir = (await Deno.stat(input)).isDirectory;
+    } catch {
+      // A missing path is reported as that file's error.
+    }
+    if (!isDir) {
+      files.push(input);
+      continue;
+    }
+    const inside: string[] = [];
+    for await (const e of Deno.readDir(input)) {
+      if (e.isFile && (IMAGE_EXTENSIONS as readonly string[]).includes(extname(e.name).toLowerCase())) {
+        inside.push(join(input, e.name));
+      }
+    }
+    files.push(...inside.sort());
+  }
+  return files;
+}
+
+/** The result as printed by `--json`: coordinates rounded to 0.01 px. */
+export function resultJson(result: PredictionResult): string {
+  const r2 = (v: number) => Math.round(v * 100) / 100;
+  return JSON.stringify({
+    ...result,
+    faces: result.faces.map((f) => ({
+      box: f.box,
+      keypoints: Object.fromEntries(Object.entries(f.keypoints).map(([k, [x, y]]) => [k, [r2(x), r2(y)]])),
+    })),
+  });
+}
+
+/** `<out>/<stem>.png`, with `-2`, `-3`, … where two inputs share a stem. */
+function outputPath(out: string, file: string, used: Set<string>): string {
+  const stem = basename(file, extname(file));
+  let name = `${stem}.png`;
+  for (let k = 2; used.has(name); k++) name = `${stem}-${k}.png`;
+  used.add(name);
+  return join(out, name);
+}
+
+async function main(): Promise<void> {
+  const { options, inputs } = splitPositionals(Deno.args);
+  const args = parseArgs(options, SPEC);
+  if (args.help) {
+    console.log(
+      usage("deno task predict", "Finds faces in photos and draws their predicted keypoints.", SPEC)
+        .replace("[options]", "[options] FILES_OR_FOLDERS..."),
+    );
+    return;
+  }
+  if (inputs.length === 0) throw new UsageError("no input files or folders (see --help)");
+  await checkModelFolder(args.model);
+  await initBackend({ backend: args.backend });
+  const predictor = await loadKeypointModel(args.model);
+  const detector = await createFaceDetector({
+    scaleFactor: args["scale-factor"],
+    minNeighbors: args["min-neighbors"],
+    minSize: args["min-size"],
+  });
+  const files = await expandInputs(inputs);
+  const used = new Set<string>();
+  let failed = 0;
+  for (const file of files) {
+    let result: PredictionResult;
+    try {
+      result = await predictImageFile(file, detector, predictor, { margin: args.margin });
+    } catch (e) {
+      if (!(e instanceof DataError)) throw e;
+      failed++;
+      // The message starts with the file name already; the JSON line has it in "file".
+      const error = e.message.startsWith(`${file}: `) ? e.message.slice(file.length + 2) : e.message;
+      if (args.json) console.log(JSON.stringify({ file, error }));
+      else console.error(`error: ${e.message}`);
+      continue;
+    }
+    let written = "";
+    if (args.images) {
+      written = outputPath(args.out, file, used);
+      await annotateResult(result, written, { labels: args.labels });
+    }
+    if (args.json) console.log(resultJson(result));
+    else {
+      const n = result.faces.length;
+      console.log(`${file}: ${n} face${n === 1 ? "" : "s"}${written ? ` → ${written}` : ""}`);
+    }
+  }
+  detector.close();
+  predictor.model.dispose();
+  if (failed > 0) {
+    console.error(
+      `${failed} of ${files.length} input file${files.length === 1 ? "" : "s"} could not be read`,
+    );
+    Deno.exit(1);
+  }
+}
+
+/** Fails with a clear message (and how to get a model) when `dir` holds no model. */
+async function checkModelFolder(dir: string): Promise<void> {
+  try {
+    await resolveModelDir(dir);
+  } catch (e) {
+    if (!(e instanceof DataError)) throw e;
+    const hint = dir === DEFAULT_MODEL_DIR
+      ? "the bundled model is missing; train one with\n  deno task train --model lenet " +
+        `--data ../shared/data/ytf68:training --out ${DEFAULT_MODEL_DIR}\nor pass --model DIR`
+      : "pass a folder written by deno task train";
+    throw new UsageError(`no keypoint model folder ${dir}: ${hint}`);
+  }
+}
+
+if (import.meta.main) await runCli(main);

@@ -1,0 +1,170 @@
+/**
+ * Keypoints on photographs: find each face, cut a square around it framed like the training crops, resize
+ * it to 96×96, predict the 15 keypoints and map them back into the photo's pixels.
+ *
+ * Framing: the training crops (`readLandmarks68Folder`, `squareBoxAround`) are squares centred on the 68
+ * landmarks' bounding box with side `extent · (1 + 2 · margin)`, `extent` the box's larger side. A Haar box
+ * is not a landmark box, so {@link cropBoxForDetection} first estimates the landmark box from it, with
+ * ratios measured on all 3129 training frames of `../shared/data/ytf68` (3077 detected; median, quartiles
+ * in brackets): landmark extent = 0.877 [0.830, 0.934] × Haar width, landmark centre 0.165 [0.143, 0.188] ×
+ * width below the Haar box's centre and 0.009 [−0.056, 0.080] × width to the right (taken as 0). Then the
+ * same `margin` as in training is added, so with the default 0.25 the crop side is 1.32 × the Haar width.
+ *
+ * @example
+ * ```ts
+ * import { createFaceDetector } from "./detect.ts";
+ * import { loadKeypointModel } from "./models/mod.ts";
+ * import { predictImageFile } from "./predict.ts";
+ *
+ * const result = await predictImageFile("photo.jpg", await createFaceDetector(), await loadKeypointModel(dir));
+ * result.faces[0].keypoints.nose_tip; // [x, y] in photo pixels
+ * ```
+ *
+ * @module
+ */
+
+import { IMAGE_SIZE, KEYPOINT_NAMES, type KeypointName, NUM_COORDS } from "./constants.ts";
+import { type CropBox, cropToFace, DEFAULT_CROP_MARGIN, fromCropCoords } from "./data/crop.ts";
+import type { FaceBox, FaceDetector, GrayImage } from "./detect.ts";
+import { UsageError } from "./errors.ts";
+import { readGray, readRgb } from "./image_io.ts";
+import type { KeypointPredictor } from "./models/types.ts";
+import { type AnnotatedFace, type AnnotateOptions, writeAnnotatedPng } from "./annotate.ts";
+
+/** One face found in a photo: the detector's box and the 15 keypoints, in the photo's pixels. */
+export interface PredictedFace {
+  /** Detection box `[x, y, width, height]` (top-left pixel and size). */
+  box: [number, number, number, number];
+  /** Each keypoint as `[x, y]`; the centre of the photo's top-left pixel is (0, 0). */
+  keypoints: Record<KeypointName, [number, number]>;
+}
+
+/** What {@link predictImageFile} returns (and `deno task predict --json` prints, one per line). */
+export interface PredictionResult {
+  /** The path as given. */
+  file: string;
+  /** Photo size in pixels. */
+  width: number;
+  height: number;
+  /** One entry per detected face, largest first; `[]` when none was found. */
+  faces: PredictedFace[];
+}
+
+/** Options of {@link predictImageFile} and {@link predictFaces}. */
+export interface PredictOptions {
+  /** Crop margin, same meaning as `squareBoxAround`'s; default `DEFAULT_CROP_MARGIN` (0.25), as in training. */
+  margin?: number;
+}
+
+/**
+ * How a Haar face box relates to the 68-landmark bounding box (ratios of the Haar box's width), measured on
+ * `../shared/data/ytf68` training frames with the default detector (see the module documentation).
+ */
+export const HAAR_TO_LANDMARK_BOX = {
+  /** Larger side of the landmark box ÷ Haar width (median). */
+  extent: 0.877,
+  /** Landmark box centre below the Haar box centre ÷ Haar width (median). */
+  shiftY: 0.165,
+} as const;
+
+/**
+ * The square crop (whole pixels, may extend past the image) for a detected face, framed like the training
+ * crops: the landmark box estimated by {@link HAAR_TO_LANDMARK_BOX}, plus `margin` on each side.
+ *
+ * @example
+ * ```ts
+ * cropBoxForDetection({ x: 177, y: 65, width: 96, height: 96 }); // { x: 162, y: 66, size: 126 }
+ * ```
+ */
+export function cropBoxForDetection(face: FaceBox, margin: number = DEFAULT_CROP_MARGIN): CropBox {
+  if (!(margin >= 0) || !Number.isFinite(margin)) {
+    throw new UsageError(`margin must be a finite number ≥ 0, got ${margin}`);
+  }
+  const side = Math.max(face.width, face.height);
+  const size = Math.max(1, Math.round(HAAR_TO_LANDMARK_BOX.extent * side * (1 + 2 * margin)));
+  // Centres in pixel-centre coordinates: a box starting at pixel x with side w is centred at x + (w − 1)/2.
+  const cx = face.x + (face.width - 1) / 2;
+  const cy = face.y + (face.height - 1) / 2 + HAAR_TO_LANDMARK_BOX.shiftY * side;
+  return { x: Math.round(cx - (size - 1) / 2), y: Math.round(cy - (size - 1) / 2), size };
+}
+
+/**
+ * Predicts keypoints for faces already found in `gray`: crops each box, runs the predictor once on all of
+ * them, and maps the 96×96 coordinates back to `gray`'s pixels. Faces keep the order of `boxes`.
+ */
+export async function predictFaces(
+  gray: GrayImage,
+  boxes: readonly FaceBox[],
+  predictor: KeypointPredictor,
+  opts: PredictOptions = {},
+): Promise<PredictedFace[]> {
+  if (boxes.length === 0) return [];
+  const crops = boxes.map((b) => cropBoxForDetection(b, opts.margin));
+  const pixels = IMAGE_SIZE * IMAGE_SIZE;
+  const images = new Float32Array(boxes.length * pixels);
+  for (let i = 0; i < crops.length; i++) images.set(await cropToFace(gray, crops[i]), i * pixels);
+  const coords = await predictor.predict(images, boxes.length);
+  if (coords.length !== boxes.length * NUM_COORDS) {
+    throw new Error(
+      `predictor "${predictor.name}" returned ${coords.length} numbers for ${boxes.length} faces ` +
+        `(expected ${boxes.length * NUM_COORDS})`,
+    );
+  }
+  return boxes.map((b, i) => {
+    const keypoints = {} as Record<KeypointName, [number, number]>;
+    KEYPOINT_NAMES.forEach((name, k) => {
+      const o = i * NUM_COORDS + 2 * k;
+      keypoints[name] = fromCropCoords(coords[o], coords[o + 1], crops[i]);
+    });
+    return { box: [b.x, b.y, b.width, b.height], keypoints };
+  });
+}
+
+/**
+ * Reads a photo (any format and channel count sharp decodes), finds its faces and predicts their keypoints
+ * in the photo's pixels.
+ *
+ * @throws {DataError} naming the file when it is missing or does not decode as an image.
+ */
+export async function predictImageFile(
+  path: string,
+  detector: FaceDetector,
+  predictor: KeypointPredictor,
+  opts: PredictOptions = {},
+): Promise<PredictionResult> {
+  const gray = await readGray(path);
+  const faces = await predictFaces(gray, detector.detect(gray), predictor, opts);
+  return { file: path, width: gray.width, height: gray.height, faces };
+}
+
+/** The faces of a result as {@link AnnotatedFace}s (labelled "face 1", "face 2", … when there are several). */
+export function annotationsFor(result: PredictionResult): AnnotatedFace[] {
+  return result.faces.map((f, i) => ({
+    box: f.box,
+    keypoints: f.keypoints,
+    label: result.faces.length > 1 ? `face ${i + 1}` : undefined,
+  }));
+}
+
+/**
+ * Draws a result (boxes, keypoints, optionally their names) on its photo, in colour, and writes a PNG
+ * atomically to `outPath`.
+ *
+ * @example
+ * ```ts
+ * await annotateResult(result, "outputs/predictions/astronaut.png", { labels: true });
+ * ```
+ */
+export async function annotateResult(
+  result: PredictionResult,
+  outPath: string,
+  opts: AnnotateOptions = {},
+): Promise<void> {
+  const rgb = await readRgb(result.file);
+  if (rgb.width !== result.width || rgb.height !== result.height) {
+    throw new UsageError(
+      `${result.file} is ${rgb.width}×${rgb.height} but the result is for ${result.width}×${result.height}`,
+    );
+  }
+  await writeAnnotatedPng(outPath, rgb, annotationsFor(result), opts);
+}
