@@ -1,0 +1,62 @@
+/**
+ * `deno task evaluate --model DIR --data DATASET [--json] [--tta]`: the metrics of a saved model on a
+ * dataset. With `--json`, one JSON object on stdout:
+ * `{"n", "rmse_px", "nme", "pck_05", "pck_10", "per_keypoint_rmse_px": {name: px}}` (null where a metric
+ * cannot be measured); else markdown tables.
+ *
+ * Exit codes: 0 done, 1 failure, 2 bad input (no such model folder, unknown dataset, bad option).
+ *
+ * @module
+ */
+import { parseArgs, runCli, usage } from "./args.ts";
+import { BACKEND_NAMES, initBackend } from "../lib/backend.ts";
+import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec.ts";
+import { comparisonTable, evaluate, perKeypointTable, predictWithFlipTta } from "../lib/evaluate.ts";
+import { loadKeypointModel } from "../lib/models/keypoint_model.ts";
+
+const SPEC = {
+  model: { type: "string", required: true, description: "model folder (as written by deno task train)" },
+  data: {
+    type: "string",
+    required: true,
+    description:
+      "dataset: synthetic[:N], a Kaggle CSV, a 68-landmark folder[:training|:test], a 300-W folder",
+  },
+  json: { type: "boolean", description: "print one JSON object instead of tables" },
+  tta: { type: "boolean", description: "average with the prediction on the mirrored face" },
+  backend: {
+    type: "string",
+    choices: BACKEND_NAMES,
+    description: "tfjs backend (default: best found)",
+  },
+  limit: { type: "number", integer: true, min: 1, description: "read at most N faces" },
+} as const;
+
+async function main(): Promise<void> {
+  const args = parseArgs(Deno.args, SPEC);
+  if (args.help) {
+    console.log(
+      usage("deno task evaluate", "Evaluates a saved keypoint model on a dataset.", SPEC) + "\n" +
+        DATASET_SPEC_HELP,
+    );
+    return;
+  }
+  await initBackend({ backend: args.backend });
+  const predictor = await loadKeypointModel(args.model);
+  const ds = await loadDataset(args.data, { limit: args.limit });
+  const pred = args.tta
+    ? await predictWithFlipTta(predictor, ds.images, ds.n)
+    : await predictor.predict(ds.images, ds.n);
+  const metrics = evaluate(pred, ds.keypoints);
+  predictor.model.dispose();
+  if (args.json) {
+    console.log(JSON.stringify(metrics));
+    return;
+  }
+  const name = `${predictor.metadata.model}${args.tta ? " + flip TTA" : ""}`;
+  console.log(`${ds.name}${ds.synthetic ? " (synthetic faces)" : ""}: ${ds.n} faces\n`);
+  console.log(comparisonTable([{ name, metrics }]) + "\n");
+  console.log(perKeypointTable([{ name, metrics }]));
+}
+
+if (import.meta.main) await runCli(main);

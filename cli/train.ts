@@ -1,0 +1,117 @@
+/**
+ * `deno task train --model lenet|thesis-resnet|resnet50 --data DATASET [--epochs N] [--batch B]
+ * [--backend webgpu|wasm|cpu] [--out DIR] [--resume]` and more (see `--help`): trains a model with a
+ * progress bar on stderr, checkpoints after every epoch into `--out` (default `outputs/models/<model>`)
+ * and prints the best validation metrics.
+ *
+ * Exit codes: 0 done, 1 training failed (e.g. the loss diverged), 2 bad input.
+ *
+ * @module
+ */
+import { parseArgs, runCli, usage } from "./args.ts";
+import { BACKEND_NAMES, initBackend } from "../lib/backend.ts";
+import { readCheckpointState } from "../lib/checkpoint.ts";
+import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec.ts";
+import { UsageError } from "../lib/errors.ts";
+import { comparisonTable } from "../lib/evaluate.ts";
+import { MODEL_NAMES } from "../lib/models/registry.ts";
+import { formatDuration, terminalProgress } from "../lib/progress.ts";
+import { train } from "../lib/train.ts";
+
+const SPEC = {
+  model: { type: "string", choices: MODEL_NAMES, required: true, description: "architecture to train" },
+  data: {
+    type: "string",
+    required: true,
+    description:
+      "dataset: synthetic[:N], a Kaggle CSV, a 68-landmark folder[:training|:test], a 300-W folder",
+  },
+  epochs: { type: "number", integer: true, min: 1, max: 100_000, default: 30, description: "last epoch" },
+  batch: {
+    type: "number",
+    integer: true,
+    min: 1,
+    max: 4096,
+    description: "batch size (default 32; resnet50 16: batch 32 overflows the 4 GiB wasm heap)",
+  },
+  backend: {
+    type: "string",
+    choices: BACKEND_NAMES,
+    description: "tfjs backend (default: best found)",
+  },
+  out: { type: "string", description: "run folder (default outputs/models/<model>)" },
+  resume: { type: "boolean", description: "continue from the checkpoint in --out" },
+  seed: {
+    type: "number",
+    integer: true,
+    default: 0,
+    description: "seed of weights, split, shuffles, augmentation",
+  },
+  lr: {
+    type: "number",
+    min: 1e-8,
+    max: 1,
+    default: 1e-3,
+    description: "Adam's initial learning rate (a resume keeps the run's)",
+  },
+  validation: {
+    type: "number",
+    min: 0,
+    max: 0.9,
+    default: 0.2,
+    description: "validation fraction (by person)",
+  },
+  patience: { type: "number", integer: true, min: 0, default: 8, description: "early stopping, 0 = off" },
+  augment: { type: "boolean", default: true, description: "on-the-fly augmentation (--no-augment: none)" },
+  "drop-incomplete": { type: "boolean", description: "keep only faces with all 15 keypoints (the thesis)" },
+  limit: { type: "number", integer: true, min: 1, description: "read at most N faces" },
+} as const;
+
+async function main(): Promise<void> {
+  const args = parseArgs(Deno.args, SPEC);
+  if (args.help) {
+    console.log(usage("deno task train", "Trains a keypoint model.", SPEC) + "\n" + DATASET_SPEC_HELP);
+    return;
+  }
+  const out = args.out ?? `outputs/models/${args.model}`;
+  // Fail fast, before loading data: a resume of another model's run.
+  const previous = await readCheckpointState(out);
+  if (args.resume && previous && previous.model !== args.model) {
+    throw new UsageError(
+      `${out} holds a checkpoint of model "${previous.model}", not "${args.model}": pass --model ${previous.model} or another --out`,
+    );
+  }
+  if (!args.resume && previous) {
+    console.error(
+      `note: ${out} holds a run (${previous.model}, epoch ${previous.epoch}); it will be replaced (--resume continues it)`,
+    );
+  }
+  if (args.resume && !previous) console.error(`note: no checkpoint in ${out}; starting a fresh run`);
+
+  const backend = await initBackend({ backend: args.backend });
+  console.error(`backend: ${backend.backend}`);
+  const ds = await loadDataset(args.data, { limit: args.limit });
+  const result = await train(ds, {
+    model: args.model,
+    epochs: args.epochs,
+    batchSize: args.batch ?? (args.model === "resnet50" ? 16 : 32),
+    lr: args.lr,
+    validation: args.validation,
+    earlyStopping: args.patience,
+    seed: args.seed,
+    augment: args.augment ? undefined : null,
+    completeOnly: args["drop-incomplete"],
+    out,
+    resume: args.resume && previous !== null,
+  }, terminalProgress());
+
+  const perEpoch = result.history.reduce((a, r) => a + r.seconds, 0) / Math.max(1, result.history.length);
+  console.log(
+    `\nbest epoch ${result.bestEpoch} of ${result.history.length} (${result.stoppedBy}), ` +
+      `${formatDuration(perEpoch)} per epoch on ${backend.backend}; model saved in ${out}\n`,
+  );
+  console.log(comparisonTable([{ name: `${args.model} (validation)`, metrics: result.metrics }]));
+  result.model.dispose();
+}
+
+if (import.meta.main) await runCli(main);

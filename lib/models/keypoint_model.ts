@@ -1,0 +1,159 @@
+/**
+ * A trained model on disk and in memory: the tfjs files plus `metadata.json`, and the
+ * {@link KeypointPredictor} that turns faces into keypoints in pixels.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
+import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../constants.ts";
+import { DataError } from "../errors.ts";
+import { PIXELS } from "../data/dataset.ts";
+import type { KeypointPredictor } from "./types.ts";
+import {
+  artifactsToModel,
+  modelToArtifacts,
+  readArtifacts,
+  replaceDir,
+  resolveModelDir,
+  writeArtifacts,
+} from "./io.ts";
+import { denormalise, NORMALISATION } from "./normalise.ts";
+import type { ModelName } from "./registry.ts";
+
+/** Metadata file name inside a model folder. */
+export const METADATA_JSON = "metadata.json";
+
+/** What `metadata.json` holds beside the tfjs files. */
+export interface ModelMetadata {
+  /** Which architecture (one of `MODEL_NAMES`, or a custom model's name). */
+  model: ModelName | (string & Record<never, never>);
+  /** The 15 keypoint names in output order (x, y each). */
+  keypointNames: readonly string[];
+  /** How outputs map to pixels: `p = 48 · y + 48`. */
+  normalisation: typeof NORMALISATION;
+  /** `[96, 96, 1]`, pixels in [0, 1]. */
+  inputShape: readonly number[];
+  /** `model.countParams()`. */
+  params: number;
+  /** ISO time of the save. */
+  savedAt: string;
+  /** Set by the training loop: data, config, final metrics, backend, time per epoch. */
+  training?: Record<string, unknown>;
+}
+
+/** The metadata of a freshly built or trained model (fill `training` in the training loop). */
+export function makeMetadata(
+  name: ModelMetadata["model"],
+  model: tf.LayersModel,
+  training?: Record<string, unknown>,
+): ModelMetadata {
+  return {
+    model: name,
+    keypointNames: [...KEYPOINT_NAMES],
+    normalisation: NORMALISATION,
+    inputShape: [IMAGE_SIZE, IMAGE_SIZE, 1],
+    params: model.countParams(),
+    savedAt: new Date().toISOString(),
+    training,
+  };
+}
+
+/** A loaded model with its metadata, ready to predict. */
+export type KeypointModel = KeypointPredictor & { model: tf.LayersModel; metadata: ModelMetadata };
+
+/**
+ * Wraps a model (outputs in normalised units) as a {@link KeypointPredictor} with outputs in pixels.
+ * Runs in batches of `batchSize` in inference mode and disposes every tensor it makes.
+ */
+export function modelPredictor(model: tf.LayersModel, name: string, batchSize = 64): KeypointPredictor {
+  return {
+    name,
+    predict(images: Float32Array, n: number): Promise<Float32Array> {
+      if (images.length !== n * PIXELS) {
+        throw new RangeError(`predict: ${images.length} pixels for ${n} faces (expected ${n * PIXELS})`);
+      }
+      const out = new Float32Array(n * NUM_COORDS);
+      for (let start = 0; start < n; start += batchSize) {
+        const b = Math.min(batchSize, n - start);
+        const values = tf.tidy(() => {
+          const x = tf.tensor4d(images.subarray(start * PIXELS, (start + b) * PIXELS), [
+            b,
+            IMAGE_SIZE,
+            IMAGE_SIZE,
+            1,
+          ]);
+          return (model.predict(x) as tf.Tensor).dataSync() as Float32Array;
+        });
+        out.set(denormalise(values), start * NUM_COORDS);
+      }
+      return Promise.resolve(out);
+    },
+  };
+}
+
+/** Writes `model.json`, `weights.bin` and `metadata.json` into an existing folder (not atomic). */
+export async function writeModelFolder(
+  dir: string,
+  artifacts: tf.io.ModelArtifacts,
+  metadata: ModelMetadata,
+): Promise<void> {
+  await writeArtifacts(dir, artifacts);
+  await Deno.writeTextFile(join(dir, METADATA_JSON), JSON.stringify(metadata, null, 2) + "\n");
+}
+
+/**
+ * Saves a model folder atomically (temporary folder beside `dir`, then rename): `model.json` +
+ * `weights.bin` (tfjs LayersModel format) and `metadata.json`. `extra` may add files (e.g. `history.json`).
+ *
+ * @example
+ * ```ts
+ * await saveKeypointModel("outputs/models/lenet", model, makeMetadata("lenet", model));
+ * ```
+ */
+export async function saveKeypointModel(
+  dir: string,
+  model: tf.LayersModel,
+  metadata: ModelMetadata,
+  extra: Record<string, string> = {},
+): Promise<void> {
+  const artifacts = await modelToArtifacts(model);
+  await replaceDir(dir, async (tmp) => {
+    await writeModelFolder(tmp, artifacts, metadata);
+    for (const [file, text] of Object.entries(extra)) await Deno.writeTextFile(join(tmp, file), text);
+  });
+}
+
+/** Reads and checks `metadata.json` of a model folder. */
+export async function readMetadata(dir: string): Promise<ModelMetadata> {
+  const file = join(dir, METADATA_JSON);
+  let metadata: ModelMetadata;
+  try {
+    metadata = JSON.parse(await Deno.readTextFile(file));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new DataError("missing: not a keypoint model folder", { file });
+    }
+    throw new DataError(`cannot parse: ${(e as Error).message}`, { file });
+  }
+  if (typeof metadata.model !== "string" || metadata.normalisation?.scale !== NORMALISATION.scale) {
+    throw new DataError("not a keypoint model's metadata (model or normalisation missing)", { file });
+  }
+  return metadata;
+}
+
+/**
+ * Loads a model folder written by {@link saveKeypointModel} (or by training) as a predictor in pixels.
+ *
+ * @example
+ * ```ts
+ * const kp = await loadKeypointModel("outputs/models/lenet");
+ * const px = await kp.predict(ds.images, ds.n); // n × 30 pixels
+ * ```
+ */
+export async function loadKeypointModel(dir: string): Promise<KeypointModel> {
+  const folder = await resolveModelDir(dir);
+  const metadata = await readMetadata(folder);
+  const model = await artifactsToModel(await readArtifacts(folder));
+  return { ...modelPredictor(model, metadata.model), model, metadata };
+}

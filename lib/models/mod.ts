@@ -1,0 +1,17 @@
+/**
+ * The keypoint models: LeNet, the thesis's compact ResNet and ResNet-50 behind one factory, their target
+ * normalisation, and model folders on disk.
+ *
+ * @example
+ * ```ts
+ * import { createModel, loadKeypointModel } from "./lib/models/mod.ts";
+ * const model = createModel("lenet", { seed: 0 });
+ * ```
+ *
+ * @module
+ */
+export * from "./registry.ts";
+export * from "./normalise.ts";
+export * from "./keypoint_model.ts";
+export { modelToArtifacts, replaceDir, resolveModelDir } from "./io.ts";
+export type { KeypointPredictor } from "./types.ts";

@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import { KEYPOINT_NAMES, NUM_COORDS } from "../lib/constants.ts";
+import { PIXELS } from "../lib/data/dataset.ts";
+import { comparisonTable, evaluate, flipImages, flipKeypoints, predictWithFlipTta } from "../lib/evaluate.ts";
+import type { KeypointPredictor } from "../lib/models/types.ts";
+
+const close = (actual: number, expected: number, tol = 1e-9) =>
+  assert.ok(Math.abs(actual - expected) <= tol, `${actual} is not within ${tol} of ${expected}`);
+const throwsWith = (fn: () => unknown, cls: ErrorConstructor, text = "") =>
+  assert.throws(fn, (e: unknown) => e instanceof cls && e.message.includes(text));
+
+/** One face: keypoint j at (20 + 4j, 30 + 2j), but the outer eye corners (3 and 5) at (70, 40) and (30, 40). */
+function face(): Float32Array {
+  const t = new Float32Array(NUM_COORDS);
+  for (let j = 0; j < 15; j++) [t[2 * j], t[2 * j + 1]] = [20 + 4 * j, 30 + 2 * j];
+  [t[6], t[7], t[10], t[11]] = [70, 40, 30, 40];
+  return t;
+}
+
+Deno.test("evaluate: hand-computed RMSE, NME and PCK for two faces", () => {
+  const truth = new Float32Array([...face(), ...face()]);
+  const pred = truth.slice();
+  for (let j = 0; j < 15; j++) [pred[2 * j], pred[2 * j + 1]] = [truth[2 * j] + 3, truth[2 * j + 1] + 4];
+  const m = evaluate(pred, truth);
+  assert.deepEqual(m.n, 2);
+  // Face 1: every point off by (3, 4): squared errors 9 and 16; face 2 exact. Mean over 60 coords = 6.25.
+  close(m.rmse_px, 2.5, 1e-9);
+  // Point error 5, eye-corner distance 40: face NME 0.125 and 0; mean 0.0625.
+  close(m.nme, 0.0625, 1e-9);
+  // Thresholds 2 px and 4 px: face 1's 15 points miss both, face 2's 15 points meet both.
+  assert.deepEqual(m.pck_05, 0.5);
+  assert.deepEqual(m.pck_10, 0.5);
+  // Per keypoint: x errors 3, 0 and y errors 4, 0 → sqrt((9 + 16) / 4) = 2.5 for every keypoint.
+  assert.deepEqual(Object.keys(m.per_keypoint_rmse_px), [...KEYPOINT_NAMES]);
+  for (const v of Object.values(m.per_keypoint_rmse_px)) close(v, 2.5, 1e-9);
+});
+
+Deno.test("evaluate: missing coordinates are left out, faces without eye corners skip NME", () => {
+  const t1 = face(), t2 = face();
+  t1[20] = NaN; // nose_tip x missing in face 1
+  t2[6] = NaN, t2[7] = NaN; // left_eye_outer_corner missing in face 2: no normaliser
+  const truth = new Float32Array([...t1, ...t2]);
+  const pred = truth.map((v) => (Number.isNaN(v) ? 999 : v));
+  pred[0] += 6; // face 1 left_eye_center x off by 6 (face 1 has a normaliser, d = 40)
+  pred[30 + 2] += 8; // face 2 right_eye_center x off by 8 (face 2 has no normaliser)
+  const m = evaluate(pred, truth);
+  // Present coords: 29 + 28 = 57; squared errors 36 + 64 = 100.
+  close(m.rmse_px, Math.sqrt(100 / 57), 1e-9);
+  // Face 1 only: nose_tip lacks x so 14 points count; mean error 6/14; NME = 6/14/40.
+  close(m.nme, 6 / 14 / 40, 1e-9);
+  close(m.pck_10, 13 / 14, 1e-9); // 6 px > 4 px misses
+  close(m.per_keypoint_rmse_px.left_eye_center, Math.sqrt(36 / 4), 1e-9);
+  close(m.per_keypoint_rmse_px.right_eye_center, Math.sqrt(64 / 4), 1e-9);
+  assert.deepEqual(m.per_keypoint_rmse_px.nose_tip, 0);
+  assert.deepEqual(m.per_keypoint_rmse_px.left_eye_outer_corner, 0);
+});
+
+Deno.test("evaluate: a keypoint missing everywhere gives NaN, no faces give NaN metrics", () => {
+  const t = face();
+  t[28] = NaN, t[29] = NaN;
+  const m = evaluate(t.slice(), t);
+  assert.ok(Number.isNaN(m.per_keypoint_rmse_px.mouth_center_bottom_lip));
+  assert.deepEqual(m.rmse_px, 0);
+  const empty = evaluate(new Float32Array(0), new Float32Array(0));
+  assert.deepEqual(empty.n, 0);
+  assert.ok(Number.isNaN(empty.rmse_px) && Number.isNaN(empty.nme) && Number.isNaN(empty.pck_05));
+});
+
+Deno.test("evaluate: refuses mismatched lengths and NaN predictions of present points", () => {
+  throwsWith(() => evaluate(new Float32Array(30), new Float32Array(60)), RangeError, "equal length");
+  throwsWith(() => evaluate(new Float32Array(29), new Float32Array(29)), RangeError);
+  const pred = face();
+  pred[4] = NaN;
+  throwsWith(() => evaluate(pred, face()), RangeError, "face 0, coordinate 4");
+});
+
+Deno.test("flipKeypoints mirrors x about 47.5, swaps left and right, and is its own inverse", () => {
+  const t = face();
+  const f = flipKeypoints(t, 1);
+  // left_eye_center (0) takes right_eye_center's (1) mirrored point; nose_tip (10) stays itself.
+  assert.deepEqual([f[0], f[1]], [95 - t[2], t[3]]);
+  assert.deepEqual([f[20], f[21]], [95 - t[20], t[21]]);
+  assert.deepEqual([f[6], f[7]], [95 - t[10], t[11]]); // left outer corner ← right outer corner
+  assert.deepEqual(flipKeypoints(f, 1), t);
+});
+
+Deno.test("flipImages mirrors each row", () => {
+  const img = new Float32Array(2 * PIXELS);
+  img[PIXELS + 5 * 96 + 2] = 1; // face 2, row 5, column 2
+  const f = flipImages(img, 2);
+  assert.deepEqual(f[PIXELS + 5 * 96 + 93], 1);
+  assert.deepEqual(f.reduce((a, b) => a + b, 0), 1);
+});
+
+/** Predicts every keypoint at the brightest pixel: exact under flips, so TTA must return it unchanged. */
+const brightest: KeypointPredictor = {
+  name: "brightest",
+  predict(images, n) {
+    const out = new Float32Array(n * NUM_COORDS);
+    for (let f = 0; f < n; f++) {
+      let arg = 0;
+      for (let i = 1; i < PIXELS; i++) if (images[f * PIXELS + i] > images[f * PIXELS + arg]) arg = i;
+      for (let j = 0; j < 15; j++) {
+        [out[f * 30 + 2 * j], out[f * 30 + 2 * j + 1]] = [arg % 96, Math.floor(arg / 96)];
+      }
+    }
+    return Promise.resolve(out);
+  },
+};
+
+Deno.test("predictWithFlipTta: an equivariant predictor is unchanged, a constant one is averaged with its mirror", async () => {
+  const img = new Float32Array(PIXELS);
+  img[10 * 96 + 20] = 1;
+  const tta = await predictWithFlipTta(brightest, img, 1);
+  for (let j = 0; j < 15; j++) assert.deepEqual([tta[2 * j], tta[2 * j + 1]], [20, 10]);
+
+  const constant: KeypointPredictor = {
+    name: "constant",
+    predict: (_i, n) => Promise.resolve(face().slice(0, n * 30)),
+  };
+  const c = await predictWithFlipTta(constant, img, 1);
+  const t = face();
+  assert.deepEqual([c[20], c[21]], [(t[20] + 95 - t[20]) / 2, t[21]]); // nose: x → 47.5
+  assert.deepEqual(c[0], (t[0] + 95 - t[2]) / 2); // left eye: mean of itself and the mirrored right eye
+});
+
+Deno.test("comparisonTable: one markdown row per model", () => {
+  const m = evaluate(face(), face());
+  const table = comparisonTable([{ name: "lenet", metrics: m }, {
+    name: "thesis-resnet",
+    metrics: { ...m, nme: NaN },
+  }]);
+  const lines = table.split("\n");
+  assert.deepEqual(lines.length, 4);
+  assert.ok(lines[0].includes("RMSE (px)"));
+  assert.deepEqual(lines[2], "| lenet | 1 | 0.000 | 0.0000 | 1.000 | 1.000 |");
+  assert.ok(lines[3].startsWith("| thesis-resnet | 1 | 0.000 | – |"), lines[3]);
+});

@@ -1,0 +1,334 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
+import { completeOnly } from "../lib/data/dataset.ts";
+import { randomSplit } from "../lib/data/split.ts";
+import { syntheticDataset } from "../lib/data/synthetic.ts";
+import type { KeypointDataset } from "../lib/data/types.ts";
+import { UsageError } from "../lib/errors.ts";
+import { loadKeypointModel } from "../lib/models/keypoint_model.ts";
+import { notebookProgress, terminalProgress } from "../lib/progress.ts";
+import { prepareData, resolveConfig, train, type TrainConfig, TrainingDivergedError } from "../lib/train.ts";
+
+await tf.setBackend("cpu");
+
+/** A tiny conv net (cpu-fast): 4× average pool → conv 4 3×3/2 → BN → ReLU → dense 30. */
+function tiny({ seed }: { seed: number }): tf.LayersModel {
+  return tf.sequential({
+    name: "tiny",
+    layers: [
+      tf.layers.averagePooling2d({ inputShape: [96, 96, 1], poolSize: 4 }),
+      tf.layers.conv2d({
+        filters: 4,
+        kernelSize: 3,
+        strides: 2,
+        kernelInitializer: tf.initializers.heNormal({ seed }),
+      }),
+      tf.layers.batchNormalization(),
+      tf.layers.reLU(),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 30, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }),
+    ],
+  });
+}
+
+const data = randomSplit(syntheticDataset({ n: 48, seed: 1 }), { validation: 0.25, seed: 0 });
+const base: Partial<TrainConfig> = {
+  model: "tiny",
+  build: tiny,
+  batchSize: 8,
+  lr: 3e-3,
+  augment: null,
+  seed: 7,
+};
+const quiet = {};
+
+async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("train: the loss decreases and validation metrics are reported in pixels", async () => {
+  const result = await train(data, { ...base, epochs: 4 }, quiet);
+  const h = result.history;
+  assert.equal(h.length, 4);
+  assert.ok(h[3].loss < h[0].loss, `loss ${h[0].loss} → ${h[3].loss}`);
+  assert.ok(Number.isFinite(h[3].val_rmse_px) && h[3].val_rmse_px > 0);
+  assert.equal(result.metrics.n, 12);
+  assert.equal(result.bestEpoch, h.reduce((b, r) => (r.val_rmse_px < h[b - 1].val_rmse_px ? r.epoch : b), 1));
+  result.model.dispose();
+});
+
+Deno.test("train: no tensor leaks, with augmentation and checkpoints", async () => {
+  await withTempDir(async (dir) => {
+    const before = tf.memory().numTensors;
+    const counts: number[] = [];
+    const result = await train(data, { ...base, augment: undefined, epochs: 3, out: join(dir, "run") }, {
+      onEpoch: () => counts.push(tf.memory().numTensors),
+    });
+    assert.equal(counts.length, 3);
+    assert.equal(new Set(counts).size, 1, `tensors after each epoch: ${counts}`);
+    result.model.dispose();
+    assert.equal(tf.memory().numTensors, before);
+  });
+});
+
+Deno.test("train: a seed makes a run repeatable", async () => {
+  const runs = [];
+  for (const seed of [5, 5, 6]) {
+    const r = await train(data, { ...base, augment: undefined, seed, epochs: 2 }, quiet);
+    runs.push({
+      losses: r.history.map((e) => e.loss),
+      weights: Array.from(r.model.getWeights()[0].dataSync()),
+    });
+    r.model.dispose();
+  }
+  assert.deepEqual(runs[0], runs[1]);
+  assert.notDeepEqual(runs[0].losses, runs[2].losses);
+});
+
+Deno.test("train: checkpoints are written atomically and a resumed run continues exactly", async () => {
+  await withTempDir(async (dir) => {
+    const out = join(dir, "run");
+    const cfg = { ...base, augment: undefined, earlyStopping: 0 };
+    const first = await train(data, { ...cfg, epochs: 2, out }, quiet);
+    first.model.dispose();
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["run"]); // no temporary folder left
+    assert.deepEqual(
+      [...Deno.readDirSync(out)].map((e) => e.name).sort(),
+      ["checkpoint", "history.json", "metadata.json", "model.json", "weights.bin"],
+    );
+    assert.deepEqual(
+      [...Deno.readDirSync(join(out, "checkpoint"))].map((e) => e.name).sort(),
+      ["model.json", "optimizer.bin", "optimizer.json", "state.json", "weights.bin"],
+    );
+    const meta = JSON.parse(Deno.readTextFileSync(join(out, "metadata.json")));
+    assert.equal(meta.model, "tiny");
+    assert.equal(meta.training.data.train, 36);
+    assert.equal(meta.training.backend, "cpu");
+    assert.ok(meta.training.secondsPerEpoch > 0);
+    assert.ok(Number.isFinite(meta.training.metrics.rmse_px));
+    assert.equal(JSON.parse(Deno.readTextFileSync(join(out, "history.json"))).length, 2);
+
+    const resumed = await train(data, { ...cfg, epochs: 4, out, resume: true }, quiet);
+    assert.equal(resumed.resumedFrom, 2);
+    const straight = await train(data, { ...cfg, epochs: 4 }, quiet);
+    const losses = (r: typeof resumed) => r.history.map((e) => e.loss);
+    assert.equal(resumed.history.length, 4);
+    losses(resumed).forEach((l, i) =>
+      assert.ok(Math.abs(l - losses(straight)[i]) < 1e-5, `epoch ${i + 1}: ${l} vs ${losses(straight)[i]}`)
+    );
+    resumed.model.dispose();
+    straight.model.dispose();
+
+    const loaded = await loadKeypointModel(out);
+    assert.equal((await loaded.predict(data.validation.images.subarray(0, 2 * 96 * 96), 2)).length, 60);
+    loaded.model.dispose();
+
+    await assert.rejects(
+      train(data, { ...cfg, model: "lenet", build: undefined, epochs: 5, out, resume: true }, quiet),
+      (e: unknown) => e instanceof UsageError && /checkpoint of model "tiny"/.test(e.message),
+    );
+  });
+});
+
+Deno.test("train: an exploding loss stops with a clear message and keeps the last good checkpoint", async () => {
+  await withTempDir(async (dir) => {
+    const out = join(dir, "run");
+    const first = await train(data, { ...base, epochs: 1, out }, quiet);
+    first.model.dispose();
+    const before = tf.memory().numTensors;
+    const poison = (ds: KeypointDataset): KeypointDataset => ({
+      ...ds,
+      keypoints: ds.keypoints.map((v) => (Number.isNaN(v) ? v : 1e17)),
+    });
+    let ended = "";
+    await assert.rejects(
+      train({ train: poison(data.train), validation: data.validation }, {
+        ...base,
+        epochs: 3,
+        out,
+        resume: true,
+      }, {
+        onEnd: (e) => (ended = e.reason),
+      }),
+      (e: unknown) =>
+        e instanceof TrainingDivergedError && e.message.includes("epoch 2, batch 1") &&
+        e.message.includes("last good checkpoint (epoch 1)"),
+    );
+    assert.equal(ended, "diverged");
+    assert.equal(tf.memory().numTensors, before);
+    const state = JSON.parse(Deno.readTextFileSync(join(out, "checkpoint", "state.json")));
+    assert.equal(state.epoch, 1);
+    const loaded = await loadKeypointModel(out);
+    loaded.model.dispose();
+  });
+});
+
+Deno.test("resolveConfig: defaults, and a UsageError naming each out-of-range option", () => {
+  const cfg = resolveConfig({});
+  assert.equal(cfg.model, "lenet");
+  assert.equal(cfg.lr, 1e-3);
+  assert.ok(cfg.augment !== null);
+  for (
+    const [bad, name] of [
+      [{ epochs: 0 }, "epochs"],
+      [{ batchSize: 2.5 }, "batchSize"],
+      [{ validation: 1 }, "validation"],
+      [{ lr: -1 }, "lr"],
+      [{ model: "vgg" }, "vgg"],
+      [{ resume: true }, "resume"],
+    ] as const
+  ) {
+    assert.throws(
+      () => resolveConfig(bad as Partial<TrainConfig>),
+      (e: unknown) => e instanceof UsageError && e.message.includes(name),
+    );
+  }
+});
+
+Deno.test("prepareData: drop-incomplete keeps only complete faces; a split keeps people apart", () => {
+  const ds = syntheticDataset({ n: 60, seed: 2 });
+  const complete = completeOnly(ds).n;
+  const sets = prepareData(ds, { completeOnly: true, validation: 0.25, seed: 0 });
+  assert.equal(sets.train.n + sets.validation.n, complete);
+  assert.ok(complete < 60);
+  const all = prepareData(ds, { completeOnly: false, validation: 0.25, seed: 0 });
+  const trainPeople = new Set(all.train.groups);
+  assert.ok(all.validation.groups!.every((g) => !trainPeople.has(g)));
+});
+
+Deno.test("terminalProgress: one line per epoch off a TTY, redrawn \\r lines on a TTY", () => {
+  const info = {
+    model: "m",
+    epochs: 2,
+    startEpoch: 1,
+    batchesPerEpoch: 2,
+    trainSize: 4,
+    validationSize: 2,
+    backend: "cpu",
+  };
+  const record = {
+    epoch: 1,
+    loss: 0.1,
+    train_rmse_px: 15,
+    val_rmse_px: 3.2,
+    val_nme: 0.1,
+    val_pck_10: 0.5,
+    lr: 1e-3,
+    seconds: 2,
+    images_per_sec: 2,
+  };
+  const batch = { epoch: 1, batch: 2, batches: 2, loss: 0.1, imagesPerSec: 2, seconds: 2 };
+  for (const tty of [false, true]) {
+    let text = "";
+    const p = terminalProgress({ tty, write: (t) => (text += t) });
+    p.onStart!(info);
+    p.onBatch!(batch);
+    p.onEpoch!(record, info);
+    p.onEnd!({ reason: "epochs", bestEpoch: 1, bestValRmse: 3.2 });
+    assert.ok(text.includes("epoch 1/2") && text.includes("val 3.200 px"), text);
+    assert.equal(text.includes("\r"), tty);
+    if (tty) assert.ok(text.includes("img/s  left 2s"), text);
+  }
+  const nb = notebookProgress(); // outside a notebook: does nothing, never throws
+  nb.onStart!(info);
+  nb.onEpoch!(record, info);
+});
+
+Deno.test("parseArgs: typed values, --no-flag, --name=value, and UsageErrors", async () => {
+  const { parseArgs } = await import("../cli/args.ts");
+  const spec = {
+    model: { type: "string", choices: ["a", "b"], required: true, description: "" },
+    epochs: { type: "number", integer: true, min: 1, default: 30, description: "" },
+    augment: { type: "boolean", default: true, description: "" },
+    out: { type: "string", description: "" },
+  } as const;
+  const args = parseArgs(["--model", "b", "--epochs=3", "--no-augment"], spec);
+  assert.deepEqual(args, { help: false, model: "b", epochs: 3, augment: false, out: undefined });
+  for (
+    const [argv, text] of [
+      [["--model", "c"], 'unknown value "c"'],
+      [["--model", "a", "--epochs", "0"], "out of range"],
+      [["--model", "a", "--epochs", "2.5"], "integer"],
+      [["--model", "a", "--epochs"], "needs a value"],
+      [["--model", "a", "--wat"], "unknown option --wat"],
+      [[], "--model is required"],
+    ] as const
+  ) {
+    assert.throws(
+      () => parseArgs(argv, spec),
+      (e: unknown) => e instanceof UsageError && e.message.includes(text),
+    );
+  }
+});
+
+const cli = async (script: string, ...args: string[]) => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+};
+
+Deno.test("cli: bad input exits with code 2 and one clear line", async () => {
+  const bad = await cli("cli/train.ts", "--model", "vgg", "--data", "synthetic");
+  assert.equal(bad.code, 2);
+  assert.ok(bad.stderr.includes('error: --model: unknown value "vgg"'), bad.stderr);
+  const missing = await cli(
+    "cli/evaluate.ts",
+    "--model",
+    "/nonexistent/model",
+    "--data",
+    "synthetic:4",
+    "--backend",
+    "cpu",
+  );
+  assert.equal(missing.code, 2);
+  assert.ok(missing.stderr.includes("no such model folder"), missing.stderr);
+});
+
+Deno.test("cli: train then evaluate --json on a few synthetic faces", async () => {
+  await withTempDir(async (dir) => {
+    const out = join(dir, "lenet");
+    const t = await cli(
+      "cli/train.ts",
+      ...[
+        "--model",
+        "lenet",
+        "--data",
+        "synthetic:12",
+        "--epochs",
+        "1",
+        "--batch",
+        "6",
+        "--validation",
+        "0.25",
+      ],
+      ...["--backend", "wasm", "--out", out],
+    );
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(t.stdout, /\| lenet \(validation\) \| \d+ \| \d+\.\d+ \|/);
+    const e = await cli(
+      "cli/evaluate.ts",
+      "--model",
+      out,
+      "--data",
+      "synthetic:5",
+      "--json",
+      "--backend",
+      "wasm",
+    );
+    assert.equal(e.code, 0, e.stderr);
+    const metrics = JSON.parse(e.stdout);
+    assert.equal(metrics.n, 5);
+    assert.ok(metrics.rmse_px > 0 && "left_eye_center" in metrics.per_keypoint_rmse_px);
+  });
+});
