@@ -307,31 +307,10 @@ async function copyBundleOnce(dir: string): Promise<void> {
 }
 
 /**
- * Deno 2.9's `Deno.jupyter.broadcast` returns undefined although its type (and lib/progress.ts) expect a
- * Promise; wrap it once so that `broadcast(...).catch(...)` works in the kernel.
- */
-function promiseReturningBroadcast(): void {
-  let api: { broadcast?: (...args: unknown[]) => unknown; [key: symbol]: boolean } | undefined;
-  try {
-    api = (Deno as unknown as { jupyter?: typeof api }).jupyter;
-  } catch {
-    return; // outside the kernel, touching Deno.jupyter throws
-  }
-  const mark = Symbol.for("fkd.broadcastWrapped");
-  if (!api?.broadcast || api[mark]) return;
-  const original = api.broadcast.bind(api);
-  try {
-    api.broadcast = (...args: unknown[]) => Promise.resolve(original(...args));
-    api[mark] = true;
-  } catch { /* read-only: leave it */ }
-}
-
-/**
  * Sets a notebook up: reads `FKD_DATA` / `FKD_QUICK`, loads the dataset (the first `quickFaces` faces in
  * quick mode), and returns the session whose display names the dataset and says whether it is synthetic.
  */
 export async function setupNotebook(prefix: string, opts: NotebookOptions = {}): Promise<NotebookSession> {
-  promiseReturningBroadcast();
   const quick = envFlag(Deno.env.get("FKD_QUICK"));
   const choice = chooseDataset({ FKD_DATA: Deno.env.get("FKD_DATA") }, fileExists);
   const limit = quick ? (opts.quickFaces ?? QUICK_FACES) : opts.maxFaces;

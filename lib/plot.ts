@@ -738,9 +738,8 @@ export class FigureRenderer {
           "`apt-get install -y chromium` (or set FKD_CHROMIUM to a Chromium binary).",
       );
     }
-    // Loaded on first use: most callers only build figures. (Pinned inline until it joins the import map.)
-    // deno-lint-ignore no-import-prefix
-    const { chromium } = await import("npm:playwright-core@1.65.1");
+    // Loaded on first use: most callers only build figures.
+    const { chromium } = await import("playwright-core");
     const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS }) as unknown as PwBrowser;
     try {
       const page = await browser.newPage();

@@ -137,7 +137,8 @@ export function terminalProgress(
 }
 
 interface JupyterApi {
-  broadcast(type: string, content: Record<string, unknown>): Promise<void>;
+  // Deno 2.9.6 returns undefined here although its type says Promise: treat it as either.
+  broadcast(type: string, content: Record<string, unknown>): Promise<void> | undefined;
 }
 
 /** The Deno kernel's Jupyter API, or undefined outside `deno jupyter` (where touching it throws). */
@@ -191,11 +192,11 @@ export function notebookProgress(): TrainProgress {
     const text = [title, status, ...rows.map((r) => epochLine(r, start?.epochs ?? r.epoch))].join("\n");
     const type = shown ? "update_display_data" : "display_data";
     shown = true;
-    api.broadcast(type, {
+    Promise.resolve(api.broadcast(type, {
       data: { "text/html": html, "text/plain": text },
       metadata: {},
       transient: { display_id: displayId },
-    }).catch(() => {});
+    })).catch(() => {});
   };
   return {
     onStart(info) {
