@@ -1,0 +1,163 @@
+/// <reference lib="dom" />
+/**
+ * The live camera page: opens the webcam, finds faces with OpenCV.js (the library's own `lib/detect.ts`),
+ * predicts their keypoints with the model served at `/model/` (tfjs; WebGPU, else WASM, else WebGL), follows
+ * and smooths them with `lib/track.ts` / `lib/smoothing.ts`, and draws them with `lib/annotate.ts`'s SVG
+ * overlay. `cli/serve.ts` bundles this file for the browser on request.
+ *
+ * Query options: `?detectEvery=K` (default 5; 1 = detect on every frame), `?smoothing=none|ema[:A]|
+ * one-euro[:MINCUTOFF,BETA]` (default one-euro), `?backend=webgpu|wasm|webgl` (force one).
+ *
+ * For tests, `window.__fkd` holds `{ready, backend, frames, fps, lastFaces, error}`.
+ *
+ * @module
+ */
+
+import * as tf from "@tensorflow/tfjs";
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import "@tensorflow/tfjs-backend-webgpu";
+import { annotationSvg } from "../lib/annotate.ts";
+import { cropToFace } from "../lib/data/crop.ts";
+import { createFaceDetector, type GrayImage } from "../lib/detect.ts";
+import { modelPredictor } from "../lib/models/keypoint_model.ts";
+import { IMAGE_SIZE } from "../lib/constants.ts";
+import { parseSmoothing } from "../lib/smoothing.ts";
+import { FaceTracker, type TrackedFace } from "../lib/track.ts";
+import { rgbToGrayBytes, shrinkCrop } from "./frame.ts";
+
+/** What the page exposes to tests and the console. */
+interface PageState {
+  ready: boolean;
+  backend: string;
+  frames: number;
+  fps: number;
+  /** Milliseconds of work per frame (gray, detect or follow, predict, draw), mean of the last 30. */
+  msPerFrame: number;
+  /** Whether the page is cross-origin isolated (tfjs's multi-threaded WASM needs it). */
+  isolated: boolean;
+  lastFaces: TrackedFace[];
+  /** Keypoint counts of the faces on each processed frame, most recent last (at most 100 frames). */
+  keypointCounts: number[][];
+  error?: string;
+}
+
+const state: PageState = {
+  ready: false,
+  backend: "",
+  frames: 0,
+  fps: 0,
+  msPerFrame: 0,
+  isolated: globalThis.crossOriginIsolated ?? false,
+  lastFaces: [],
+  keypointCounts: [],
+};
+(globalThis as unknown as { __fkd: PageState }).__fkd = state;
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const status = (text: string) => $("status").textContent = text;
+
+/**
+ * `lib/detect.ts` reads the cascade with `Deno.readFile`; in the page that is a fetch of the same file,
+ * which `cli/serve.ts` serves at the path the module computes from its own URL.
+ */
+function provideReadFile(): void {
+  const g = globalThis as unknown as { Deno?: { readFile?: (p: string) => Promise<Uint8Array> } };
+  g.Deno ??= {};
+  g.Deno.readFile ??= async (path: string) => {
+    const res = await fetch(path);
+    if (!res.ok) throw new Error(`GET ${path}: ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  };
+}
+
+/** The first backend that initialises, in the order webgpu → wasm → webgl (or the one asked for). */
+async function pickBackend(asked: string | null): Promise<string> {
+  setWasmPaths("/vendor/tfjs-wasm/");
+  for (const name of asked ? [asked] : ["webgpu", "wasm", "webgl"]) {
+    try {
+      if (await tf.setBackend(name)) {
+        await tf.ready();
+        return tf.getBackend();
+      }
+    } catch {
+      // try the next one
+    }
+  }
+  throw new Error(`no tfjs backend initialised (tried ${asked ?? "webgpu, wasm, webgl"})`);
+}
+
+async function main(): Promise<void> {
+  const params = new URLSearchParams(location.search);
+  provideReadFile();
+  status("loading tfjs…");
+  state.backend = await pickBackend(params.get("backend"));
+  $("backend").textContent = state.backend;
+  status("loading the model…");
+  const model = await tf.loadLayersModel("/model/model.json");
+  const meta = await fetch("/model/metadata.json").then((r) => r.ok ? r.json() : { model: "model" });
+  const predictor = modelPredictor(model, String(meta.model));
+  status("loading OpenCV…");
+  const detector = await createFaceDetector();
+  status("opening the camera…");
+  const video = $<HTMLVideoElement>("video");
+  video.srcObject = await navigator.mediaDevices.getUserMedia({
+    video: { width: 640, height: 480 },
+    audio: false,
+  });
+  await video.play();
+  const width = video.videoWidth, height = video.videoHeight;
+  const canvas = document.createElement("canvas");
+  canvas.width = width, canvas.height = height;
+  const ctx = canvas.getContext("2d", { willReadFrequently: true })!;
+  const overlay = $("overlay");
+  overlay.style.width = `${width}px`, overlay.style.height = `${height}px`;
+
+  const tracker = new FaceTracker<GrayImage>({
+    detect: (gray) => detector.detect(gray),
+    // Boxes larger than 96 are shrunk here (the library uses sharp); smaller ones by the library itself.
+    crop: (gray, box) => box.size > IMAGE_SIZE ? shrinkCrop(gray, box) : cropToFace(gray, box),
+    predictor,
+  }, {
+    detectEvery: Number(params.get("detectEvery") ?? 5),
+    smoothing: parseSmoothing(params.get("smoothing") ?? "one-euro"),
+  });
+  state.ready = true;
+  status("running");
+  const times: number[] = [], work: number[] = [];
+  // Each camera frame once: wait for the next one (requestVideoFrameCallback where the browser has it).
+  const nextFrame = () =>
+    new Promise<void>((r) =>
+      "requestVideoFrameCallback" in video
+        ? video.requestVideoFrameCallback(() => r())
+        : requestAnimationFrame(() => r())
+    );
+  while (true) {
+    const t0 = performance.now();
+    ctx.drawImage(video, 0, 0, width, height);
+    const rgba = ctx.getImageData(0, 0, width, height).data;
+    const gray = { data: rgbToGrayBytes(rgba, width, height, 4), width, height };
+    const { faces } = await tracker.process(gray, performance.now() / 1000, width, height);
+    overlay.innerHTML = annotationSvg(width, height, faces);
+    state.frames++;
+    state.lastFaces = faces;
+    state.keypointCounts = [
+      ...state.keypointCounts.slice(-99),
+      faces.map((f) => Object.keys(f.keypoints).length),
+    ];
+    const t1 = performance.now();
+    times.push(t1), work.push(t1 - t0);
+    if (times.length > 30) times.shift(), work.shift();
+    state.fps = times.length > 1 ? (times.length - 1) / ((times.at(-1)! - times[0]) / 1000) : 0;
+    state.msPerFrame = work.reduce((a, b) => a + b, 0) / work.length;
+    $("fps").textContent = state.fps.toFixed(1);
+    $("ms").textContent = state.msPerFrame.toFixed(1);
+    $("faces").textContent = String(faces.length);
+    await nextFrame();
+  }
+}
+
+main().catch((e) => {
+  state.error = e instanceof Error ? e.message : String(e);
+  status(`error: ${state.error}`);
+  console.error(e);
+});
