@@ -1,8 +1,12 @@
 /**
  * `deno task evaluate --model DIR --data DATASET [--json] [--tta]`: the metrics of a saved model on a
- * dataset. With `--json`, one JSON object on stdout:
+ * dataset's 96×96 faces. With `--json`, one JSON object on stdout:
  * `{"n", "rmse_px", "nme", "pck_05", "pck_10", "per_keypoint_rmse_px": {name: px}}` (null where a metric
  * cannot be measured); else markdown tables.
+ *
+ * `--end-to-end` (68-landmark and 300-W datasets): detect the face in each original image, crop, predict,
+ * and compare in the photo's pixels; `--json` prints `{"n", "detected", "nme", "failure_rate_10",
+ * "ms_per_image"}` (see lib/end_to_end.ts).
  *
  * Exit codes: 0 done, 1 failure, 2 bad input (no such model folder, unknown dataset, bad option).
  *
@@ -13,6 +17,7 @@ import { BACKEND_NAMES, initBackend } from "../lib/backend.ts";
 import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec.ts";
 import { comparisonTable, evaluate, perKeypointTable, predictWithFlipTta } from "../lib/evaluate.ts";
 import { loadKeypointModel } from "../lib/models/keypoint_model.ts";
+import { endToEndJson, endToEndTable, runEndToEnd } from "../lib/end_to_end.ts";
 
 const SPEC = {
   model: { type: "string", required: true, description: "model folder (as written by deno task train)" },
@@ -30,6 +35,16 @@ const SPEC = {
     description: "tfjs backend (default: best found)",
   },
   limit: { type: "number", integer: true, min: 1, description: "read at most N faces" },
+  "end-to-end": {
+    type: "boolean",
+    description: "detect faces in the original images, then compare in their pixels (68-landmark/300-W data)",
+  },
+  margin: {
+    type: "number",
+    min: 0,
+    max: 2,
+    description: "--end-to-end crop margin (default as in training)",
+  },
 } as const;
 
 async function main(): Promise<void> {
@@ -42,6 +57,16 @@ async function main(): Promise<void> {
     return;
   }
   await initBackend({ backend: args.backend });
+  if (args["end-to-end"]) {
+    const report = await runEndToEnd({
+      model: args.model,
+      data: args.data,
+      limit: args.limit,
+      margin: args.margin,
+    });
+    console.log(args.json ? endToEndJson(report) : endToEndTable(report));
+    return;
+  }
   const predictor = await loadKeypointModel(args.model);
   const ds = await loadDataset(args.data, { limit: args.limit });
   const pred = args.tta

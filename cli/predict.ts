@@ -8,6 +8,11 @@
  * in original-image pixels (rounded to 0.01 px; the centre of the top-left pixel is (0, 0)); `"faces": []`
  * when no face is found; `{"file", "error"}` for a file that cannot be read.
  *
+ * Video files (MP4, WebM, AVI, MOV, MKV, Y4M) are decoded with FFmpeg: an annotated video goes into `--out`
+ * (same size and frame rate) and, with `--json`, one line per processed frame:
+ * `{"file", "frame", "time", "faces": [...]}`. `--every-n`, `--detect-every` and `--smoothing` trade
+ * speed against steadiness (see lib/video.ts).
+ *
  * Exit codes: 0 all inputs done, 1 some inputs could not be read (the others are still processed),
  * 2 bad usage or no model.
  *
@@ -21,6 +26,7 @@ import { DataError, UsageError } from "../lib/errors.ts";
 import { loadKeypointModel, resolveModelDir } from "../lib/models/mod.ts";
 import { annotateResult, predictImageFile, type PredictionResult } from "../lib/predict.ts";
 import { DEFAULT_CROP_MARGIN } from "../lib/data/crop.ts";
+import { frameJson, isVideoFile, predictVideoFile, VIDEO_EXTENSIONS } from "../lib/video.ts";
 
 /** Where the bundled model lives. */
 export const DEFAULT_MODEL_DIR = "outputs/models/default";
@@ -67,6 +73,25 @@ const SPEC = {
     description: "smallest face side in pixels",
   },
   backend: { type: "string", choices: BACKEND_NAMES, description: "tfjs backend (default: best found)" },
+  "every-n": {
+    type: "number",
+    integer: true,
+    min: 1,
+    default: 1,
+    description: "video: process every n-th frame",
+  },
+  "detect-every": {
+    type: "number",
+    integer: true,
+    min: 1,
+    default: 1,
+    description: "video: run the detector every k processed frames, track faces in between",
+  },
+  smoothing: {
+    type: "string",
+    default: "none",
+    description: "video: keypoint smoothing, none | ema[:A] | one-euro[:MINCUTOFF,BETA]",
+  },
 } as const;
 
 /** Splits `argv` into options (for `parseArgs`) and positional inputs; `--` ends the options. */
@@ -108,7 +133,8 @@ export async function expandInputs(inputs: readonly string[]): Promise<string[]>
     }
     const inside: string[] = [];
     for await (const e of Deno.readDir(input)) {
-      if (e.isFile && (IMAGE_EXTENSIONS as readonly string[]).includes(extname(e.name).toLowerCase())) {
+      const ext = extname(e.name).toLowerCase();
+      if (e.isFile && [...IMAGE_EXTENSIONS, ...VIDEO_EXTENSIONS].includes(ext as never)) {
         inside.push(join(input, e.name));
       }
     }
@@ -129,11 +155,11 @@ export function resultJson(result: PredictionResult): string {
   });
 }
 
-/** `<out>/<stem>.png`, with `-2`, `-3`, … where two inputs share a stem. */
-function outputPath(out: string, file: string, used: Set<string>): string {
+/** `<out>/<stem><ext>`, with `-2`, `-3`, … where two inputs share a stem. */
+function outputPath(out: string, file: string, used: Set<string>, ext = ".png"): string {
   const stem = basename(file, extname(file));
-  let name = `${stem}.png`;
-  for (let k = 2; used.has(name); k++) name = `${stem}-${k}.png`;
+  let name = `${stem}${ext}`;
+  for (let k = 2; used.has(name); k++) name = `${stem}-${k}${ext}`;
   used.add(name);
   return join(out, name);
 }
@@ -160,17 +186,43 @@ async function main(): Promise<void> {
   const files = await expandInputs(inputs);
   const used = new Set<string>();
   let failed = 0;
+  const report = (file: string, e: unknown) => {
+    if (!(e instanceof DataError)) throw e;
+    failed++;
+    // The message starts with the file name already; the JSON line has it in "file".
+    const error = e.message.startsWith(`${file}: `) ? e.message.slice(file.length + 2) : e.message;
+    if (args.json) console.log(JSON.stringify({ file, error }));
+    else console.error(`error: ${e.message}`);
+  };
   for (const file of files) {
+    if (isVideoFile(file)) {
+      try {
+        const s = await predictVideoFile(file, detector, predictor, {
+          // The writer picks the container for its encoder (MP4 for H.264).
+          out: args.images ? outputPath(args.out, file, used, ".mp4") : undefined,
+          everyN: args["every-n"],
+          detectEvery: args["detect-every"],
+          smoothing: args.smoothing,
+          margin: args.margin,
+          annotate: { labels: args.labels },
+          progress: true,
+          onFrame: args.json ? (r) => console.log(frameJson(r)) : undefined,
+        });
+        if (s.failed > 0) failed++;
+        console.error(
+          `${file}: ${s.frames} frames (${s.failed} failed), ${s.framesPerSecond.toFixed(1)} frames/s` +
+            (s.output ? ` → ${s.output}` : ""),
+        );
+      } catch (e) {
+        report(file, e);
+      }
+      continue;
+    }
     let result: PredictionResult;
     try {
       result = await predictImageFile(file, detector, predictor, { margin: args.margin });
     } catch (e) {
-      if (!(e instanceof DataError)) throw e;
-      failed++;
-      // The message starts with the file name already; the JSON line has it in "file".
-      const error = e.message.startsWith(`${file}: `) ? e.message.slice(file.length + 2) : e.message;
-      if (args.json) console.log(JSON.stringify({ file, error }));
-      else console.error(`error: ${e.message}`);
+      report(file, e);
       continue;
     }
     let written = "";

@@ -22,10 +22,12 @@
 import { IBUG68_OUTER_EYE_CORNERS, KEYPOINT_NAMES, NUM_LANDMARKS_68 } from "./constants.ts";
 import { landmarks68ToKaggle15 } from "./data/landmarks68.ts";
 import type { CropSource, KeypointDataset } from "./data/types.ts";
-import type { FaceBox, FaceDetector } from "./detect.ts";
+import { createFaceDetector, type FaceBox, type FaceDetector, type FaceDetectorOptions } from "./detect.ts";
 import { UsageError } from "./errors.ts";
 import { readGray } from "./image_io.ts";
 import type { KeypointPredictor } from "./models/types.ts";
+import { loadKeypointModel } from "./models/mod.ts";
+import { loadDataset } from "./data/spec.ts";
 import { predictFaces, type PredictOptions } from "./predict.ts";
 
 /** The summary `deno task evaluate --end-to-end --json` prints. */
@@ -177,4 +179,67 @@ function iou(a: FaceBox, b: FaceBox): number {
   const inter = Math.max(0, w) * Math.max(0, h);
   const union = a.width * a.height + b.width * b.height - inter;
   return union > 0 ? inter / union : 0;
+}
+
+/** What {@link runEndToEnd} needs: the model, the dataset spec, and optional detector / crop settings. */
+export interface EndToEndCommandOptions {
+  model: string;
+  data: string;
+  limit?: number;
+  margin?: number;
+  detector?: FaceDetectorOptions;
+  /** Progress on stderr (default: when stderr is a terminal). */
+  progress?: boolean;
+}
+
+/**
+ * Loads the model and dataset, evaluates end to end, and frees the model. The tfjs backend must already be
+ * started (`initBackend`).
+ */
+export async function runEndToEnd(opts: EndToEndCommandOptions): Promise<EndToEndReport & { data: string }> {
+  const predictor = await loadKeypointModel(opts.model);
+  const ds = await loadDataset(opts.data, { limit: opts.limit });
+  const detector = await createFaceDetector(opts.detector);
+  const show = opts.progress ?? Deno.stderr.isTerminal();
+  const encoder = new TextEncoder();
+  try {
+    const report = await evaluateEndToEnd(detector, predictor, ds, {
+      margin: opts.margin,
+      onProgress: show
+        ? (done, total) =>
+          Deno.stderr.writeSync(encoder.encode(`\r  ${done}/${total} images${done === total ? "\n" : ""}`))
+        : undefined,
+    });
+    return { data: ds.name, ...report };
+  } finally {
+    detector.close();
+    predictor.model.dispose();
+  }
+}
+
+/** The report as one JSON line (NaN as null). */
+export function endToEndJson(report: EndToEndReport): string {
+  const { n, detected, nme, failure_rate_10, ms_per_image } = report;
+  const num = (v: number) => Number.isFinite(v) ? v : null;
+  return JSON.stringify({
+    n,
+    detected,
+    nme: num(nme),
+    failure_rate_10: num(failure_rate_10),
+    ms_per_image: num(ms_per_image),
+  });
+}
+
+/** The report as a markdown table. */
+export function endToEndTable(report: EndToEndReport & { data?: string }): string {
+  const pct = (v: number) => Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : "n/a";
+  const rows = [
+    ["images", String(report.n)],
+    ["detected", `${report.detected} (${pct(report.detected / report.n)})`],
+    ["NME (outer eye corners)", Number.isFinite(report.nme) ? report.nme.toFixed(4) : "n/a"],
+    ["failure rate (NME > 0.10 or missed)", pct(report.failure_rate_10)],
+    ["time per image", `${report.ms_per_image.toFixed(1)} ms`],
+  ];
+  const head = report.data ? `${report.data}, end to end\n\n` : "";
+  return head + "| metric | value |\n|---|---|\n" + rows.map(([k, v]) => `| ${k} | ${v} |`).join("\n");
 }

@@ -1,0 +1,66 @@
+"""The project's LeNet in PyTorch on the CPU, for a side-by-side speed reference with the wasm backend.
+
+conv 32/64/128 3x3 (valid) + ReLU + 2x2 max-pool each, dense 500 + ReLU, dense 30; 96x96x1 input.
+Training: batch 32, Adam, masked MSE. Inference: batch 64. Prints one JSON line:
+{"torch": version, "results": [{"threads": n, "train_img_s": .., "infer_img_s": ..}, ...]}.
+
+Usage: /usr/bin/python3 bench/torch_lenet.py [--steps 3] [--threads 1,2]
+"""
+import argparse
+import json
+import time
+
+import torch
+from torch import nn
+
+
+def lenet() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(64, 128, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(128 * 10 * 10, 500), nn.ReLU(), nn.Linear(500, 30),
+    )
+
+
+def measure(threads: int, steps: int) -> dict:
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = lenet()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.rand(32, 1, 96, 96)
+    y = torch.rand(32, 30) * 2 - 1
+    mask = torch.ones(32, 30)
+
+    def step() -> None:
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2 * mask).sum() / mask.sum().clamp(min=1)
+        loss.backward()
+        opt.step()
+
+    step()  # warm-up
+    t = time.perf_counter()
+    for _ in range(steps):
+        step()
+    train = 32 * steps / (time.perf_counter() - t)
+    xi = torch.rand(64, 1, 96, 96)
+    with torch.no_grad():
+        model(xi)
+        t = time.perf_counter()
+        for _ in range(steps):
+            model(xi)
+        infer = 64 * steps / (time.perf_counter() - t)
+    return {"threads": threads, "train_img_s": round(train, 1), "infer_img_s": round(infer, 1)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--steps", type=int, default=3)
+    p.add_argument("--threads", default="1,2")
+    a = p.parse_args()
+    results = [measure(int(n), a.steps) for n in a.threads.split(",")]
+    print(json.dumps({"torch": torch.__version__, "results": results}))
+
+
+if __name__ == "__main__":
+    main()

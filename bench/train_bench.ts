@@ -1,0 +1,149 @@
+/**
+ * Training and inference throughput of the project's models per backend, with PyTorch's LeNet on the CPU
+ * measured in the same run for reference.
+ *
+ * Model (LeNet, thesis ResNet, ResNet-50) × backend (wasm; cpu for LeNet only, at batch 4, as it is ~250×
+ * slower; webgpu where a hardware adapter exists) → training images/s (batch 32, Adam, masked MSE;
+ * ResNet-50 in heap-sized micro-batches), inference images/s (batch 64), peak memory (process RSS and the
+ * wasm heap, which never shrinks, so its size is its peak). Few steps each: numbers are noisy on a shared
+ * machine.
+ *
+ * Run alone: `deno run -A bench/train_bench.ts` (env `FKD_BENCH_STEPS` = measured steps, default 2; LeNet
+ * runs twice as many). Threads: `FKD_WASM_THREADS` (default: all cores).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { type BackendName, initBackend } from "../lib/backend.ts";
+import { createModel, MODEL_NAMES, type ModelName } from "../lib/models/mod.ts";
+import { autoMicroBatch, trainStep } from "../lib/train_step.ts";
+
+interface Row {
+  model: string;
+  backend: string;
+  batch: string;
+  trainImgS: number | string;
+  inferImgS: number | string;
+  rssMB: number;
+  heapMB: number | string;
+}
+
+const STEPS = Number(Deno.env.get("FKD_BENCH_STEPS") ?? 2);
+
+function wasmHeapMB(): number | string {
+  const b = tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } };
+  return b.wasm ? Math.round(b.wasm.HEAPU8.length / 1e6) : "–";
+}
+
+async function measure(name: ModelName, backend: BackendName, batch: number, steps: number): Promise<Row> {
+  await initBackend({ backend });
+  const model = createModel(name, { seed: 0 });
+  const optimizer = tf.train.adam(1e-3);
+  const x = tf.randomUniform([batch, 96, 96, 1], 0, 1, "float32", 1) as tf.Tensor4D;
+  const y = tf.randomUniform([batch, 30], -1, 1, "float32", 2) as tf.Tensor2D;
+  const mask = tf.onesLike(y) as tf.Tensor2D;
+  const microBatch = autoMicroBatch(model, batch);
+  let train: number | string;
+  try {
+    trainStep(model, optimizer, { x, y, mask }, { microBatch }); // warm-up (kernel setup, packing)
+    const t = performance.now();
+    for (let i = 0; i < steps; i++) trainStep(model, optimizer, { x, y, mask }, { microBatch });
+    train = +(batch * steps * 1000 / (performance.now() - t)).toPrecision(3);
+  } catch (e) {
+    train = `failed: ${e instanceof Error ? e.message.slice(0, 60) : e}`;
+  }
+  const inferBatch = backend === "cpu" ? 8 : 64;
+  const xi = tf.randomUniform([inferBatch, 96, 96, 1]) as tf.Tensor4D;
+  const predict = () => tf.tidy(() => (model.predict(xi) as tf.Tensor).dataSync());
+  predict();
+  const t = performance.now();
+  for (let i = 0; i < steps; i++) predict();
+  const infer = +(inferBatch * steps * 1000 / (performance.now() - t)).toPrecision(3);
+  const row: Row = {
+    model: name,
+    backend,
+    batch: microBatch < batch ? `${batch} (${Math.ceil(batch / microBatch)}×≤${microBatch})` : String(batch),
+    trainImgS: train,
+    inferImgS: backend === "cpu" ? `${infer} (b${inferBatch})` : infer,
+    rssMB: Math.round(Deno.memoryUsage().rss / 1e6),
+    heapMB: backend === "wasm" ? wasmHeapMB() : "–",
+  };
+  tf.dispose([x, y, mask, xi]);
+  optimizer.dispose();
+  model.dispose();
+  return row;
+}
+
+/** Runs bench/torch_lenet.py with Debian's python3 if torch imports there; undefined otherwise. */
+async function torchRows(): Promise<Row[] | string> {
+  for (const python of ["/usr/bin/python3", "python3"]) {
+    try {
+      const script = new URL("./torch_lenet.py", import.meta.url).pathname;
+      const out = await new Deno.Command(python, { args: [script, "--steps", String(Math.max(STEPS, 3))] })
+        .output();
+      if (!out.success) continue;
+      const json = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+      return json.results.map((r: { threads: number; train_img_s: number; infer_img_s: number }) => ({
+        model: "lenet",
+        backend: `PyTorch ${json.torch} CPU, ${r.threads} thread${r.threads > 1 ? "s" : ""}`,
+        batch: "32",
+        trainImgS: r.train_img_s,
+        inferImgS: r.infer_img_s,
+        rssMB: NaN,
+        heapMB: "–",
+      }));
+    } catch {
+      // try the next interpreter
+    }
+  }
+  return "PyTorch not measured: `python3 -c 'import torch'` fails (Debian: apt-get install python3-torch)";
+}
+
+/** One line comparing wasm LeNet with PyTorch at the same thread count (training) and 1 thread (inference). */
+function ratios(rows: Row[], threads: number): string {
+  const wasm = rows.find((r) => r.model === "lenet" && r.backend === "wasm");
+  const same = rows.find((r) => r.backend.startsWith("PyTorch") && r.backend.includes(`, ${threads} thread`));
+  const one = rows.find((r) => r.backend.startsWith("PyTorch") && r.backend.includes(", 1 thread"));
+  if (!wasm || typeof wasm.trainImgS !== "number" || !same || !one) return "";
+  const f = (a: number | string, b: number | string) => (Number(a) / Number(b)).toFixed(2);
+  return `LeNet, wasm ÷ PyTorch: training ${
+    f(wasm.trainImgS, same.trainImgS)
+  }× (${threads} thread(s) each), ` +
+    `inference ${f(wasm.inferImgS, one.inferImgS)}× (PyTorch on 1 thread).`;
+}
+
+/** Runs the benchmark and returns a markdown table. */
+export async function run(): Promise<string> {
+  const rows: Row[] = [];
+  const first = await initBackend();
+  const backends: BackendName[] = first.backend === "webgpu" ? ["webgpu", "wasm"] : ["wasm"];
+  for (const backend of backends) {
+    for (const name of MODEL_NAMES) {
+      rows.push(await measure(name, backend, 32, name === "resnet50" ? 1 : STEPS));
+    }
+  }
+  rows.push(await measure("lenet", "cpu", 4, 1));
+  const torch = await torchRows();
+  if (typeof torch !== "string") rows.push(...torch);
+  const report = await initBackend({ backend: "wasm" });
+  const lines = [
+    "| model | backend | batch (train) | train img/s | infer img/s (b64) | RSS MB | wasm heap MB |",
+    "|---|---|---|---|---|---|---|",
+    ...rows.map((r) =>
+      `| ${r.model} | ${r.backend} | ${r.batch} | ${r.trainImgS} | ${r.inferImgS} | ${
+        Number.isNaN(r.rssMB) ? "–" : r.rssMB
+      } | ${r.heapMB} |`
+    ),
+    "",
+    `wasm: ${report.threads} thread(s), SIMD ${report.simd}; ${STEPS} measured step(s) after one warm-up ` +
+    `(LeNet: ${
+      2 * STEPS
+    }, ResNet-50: 1); cpu LeNet at batch 4 (one step), inference batch 8. RSS is the whole process so far. ` +
+    `Passed over: ${JSON.stringify(first.reasons)}. Shared machine: timings are noisy.`,
+  ];
+  if (typeof torch === "string") lines.push("", torch);
+  else lines.push("", ratios(rows, report.threads));
+  return lines.join("\n");
+}
+
+if (import.meta.main) console.log(await run());
