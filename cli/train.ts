@@ -32,7 +32,8 @@ const SPEC = {
     integer: true,
     min: 1,
     max: 4096,
-    description: "batch size (default 32; resnet50 16: batch 32 overflows the 4 GiB wasm heap)",
+    description: "batch size (on wasm, a batch too big for the 4 GiB heap runs as micro-batches)",
+    default: 32,
   },
   backend: {
     type: "string",
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
   const result = await train(ds, {
     model: args.model,
     epochs: args.epochs,
-    batchSize: args.batch ?? (args.model === "resnet50" ? 16 : 32),
+    batchSize: args.batch,
     lr: args.lr,
     validation: args.validation,
     earlyStopping: args.patience,

@@ -291,7 +291,8 @@ export async function train(
         const batch = makeBatch(trainSet, indices, cfg.augment, rng);
         let loss: number;
         try {
-          loss = trainStep(model, optimizer, batch);
+          // "auto": on wasm, split a batch that would not fit the 4 GiB heap into micro-batches.
+          loss = trainStep(model, optimizer, batch, { microBatch: "auto" });
         } finally {
           tf.dispose([batch.x, batch.y, batch.mask]);
         }
