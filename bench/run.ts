@@ -7,7 +7,7 @@
  * @module
  */
 
-const BENCHES = ["csv", "augment", "train"] as const;
+const BENCHES = ["csv", "augment", "train", "video"] as const;
 
 async function main(names: string[]): Promise<void> {
   const picked = names.length ? names : [...BENCHES];

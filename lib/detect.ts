@@ -27,13 +27,9 @@
 import cvModule from "@techstark/opencv-js";
 import { fileURLToPath } from "node:url";
 import { DataError, UsageError } from "./errors.ts";
+import type { GrayImage } from "./data/crop.ts";
 
-/** A grayscale image: one byte per pixel, row-major. */
-export interface GrayImage {
-  data: Uint8Array;
-  width: number;
-  height: number;
-}
+export type { GrayImage };
 
 /** A detected face: an axis-aligned box in image pixels (top-left corner, width, height). */
 export interface FaceBox {

@@ -346,7 +346,6 @@ const params = summary.countParams();
 summary.dispose();
 `${MODEL}: ${params.toLocaleString("en")} parameters (full ResNet-50: ${MODEL_PARAMS.resnet50.toLocaleString("en")})`;
 """),
-    train_extra="\n  batchSize: MODEL === \"resnet50\" ? 16 : 32, // the wasm heap (4 GiB) does not fit ResNet-50 at 32",
 ) + [
     md("""
 ## The full ResNet-50: measured cost per epoch
