@@ -172,3 +172,44 @@ export async function resolveModelDir(dir: string): Promise<string> {
   olds.sort((a, b) => Number(a.split("-").at(-1)) - Number(b.split("-").at(-1)));
   return join(dirname(dir), olds.at(-1)!);
 }
+
+/**
+ * The same artifacts with every float32 weight stored as float16 (half the bytes). The weight specs say
+ * `quantization: {dtype: "float16"}`, which `tf.loadLayersModel` decodes back to float32 (in a browser
+ * too); the loaded values are exactly the float16-rounded weights (round to nearest even).
+ */
+export function toFloat16Artifacts(artifacts: tf.io.ModelArtifacts): tf.io.ModelArtifacts {
+  const specs = artifacts.weightSpecs ?? [];
+  const data = new Uint8Array(
+    tf.io.concatenateArrayBuffers(artifacts.weightData as ArrayBuffer | ArrayBuffer[]),
+  );
+  const parts: Uint8Array[] = [];
+  const outSpecs: tf.io.WeightsManifestEntry[] = [];
+  let offset = 0;
+  for (const spec of specs) {
+    const count = spec.shape.reduce((a, b) => a * b, 1);
+    if (spec.quantization) throw new UsageError(`weight ${spec.name} is already quantized`);
+    const bytes = count * (spec.dtype === "float32" || spec.dtype === "int32" ? 4 : 1);
+    const slice = data.slice(offset, offset + bytes);
+    offset += bytes;
+    if (spec.dtype !== "float32") {
+      parts.push(slice);
+      outSpecs.push(spec);
+      continue;
+    }
+    const half = new Float16Array(new Float32Array(slice.buffer));
+    parts.push(new Uint8Array(half.buffer));
+    outSpecs.push({ ...spec, quantization: { dtype: "float16" } });
+  }
+  if (offset !== data.length) {
+    throw new Error(`toFloat16Artifacts: weight specs cover ${offset} of ${data.length} bytes`);
+  }
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return { ...artifacts, weightSpecs: outSpecs, weightData: out.buffer };
+}

@@ -16,6 +16,7 @@ import {
   readArtifacts,
   replaceDir,
   resolveModelDir,
+  toFloat16Artifacts,
   writeArtifacts,
 } from "./io.ts";
 import { denormalise, NORMALISATION } from "./normalise.ts";
@@ -40,6 +41,8 @@ export interface ModelMetadata {
   savedAt: string;
   /** Set by the training loop: data, config, final metrics, backend, time per epoch. */
   training?: Record<string, unknown>;
+  /** Set by {@link exportKeypointModel}: the source folder and how the weights are stored. */
+  export?: { from: string; weights: "float32" | "float16"; at: string };
 }
 
 /** The metadata of a freshly built or trained model (fill `training` in the training loop). */
@@ -156,4 +159,41 @@ export async function loadKeypointModel(dir: string): Promise<KeypointModel> {
   const metadata = await readMetadata(folder);
   const model = await artifactsToModel(await readArtifacts(folder));
   return { ...modelPredictor(model, metadata.model), model, metadata };
+}
+
+/**
+ * Copies a model folder to `outDir` (atomically), optionally with float16 weights (half the size; see
+ * `toFloat16Artifacts`). `metadata.json` gains an `export` entry saying where it came from and how it was
+ * stored; `history.json` is copied when present. Re-evaluate the exported model: float16 rounding can move
+ * predictions by a small fraction of a pixel.
+ *
+ * @example
+ * ```ts
+ * await exportKeypointModel("outputs/models/lenet", "outputs/models/default", { float16: true });
+ * ```
+ */
+export async function exportKeypointModel(
+  srcDir: string,
+  outDir: string,
+  opts: { float16?: boolean } = {},
+): Promise<ModelMetadata> {
+  const folder = await resolveModelDir(srcDir);
+  const metadata = await readMetadata(folder);
+  const artifacts = await readArtifacts(folder);
+  const stored = opts.float16 ? toFloat16Artifacts(artifacts) : artifacts;
+  const exported: ModelMetadata = {
+    ...metadata,
+    export: { from: srcDir, weights: opts.float16 ? "float16" : "float32", at: new Date().toISOString() },
+  };
+  let history: string | undefined;
+  try {
+    history = await Deno.readTextFile(join(folder, "history.json"));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  await replaceDir(outDir, async (tmp) => {
+    await writeModelFolder(tmp, stored, exported);
+    if (history !== undefined) await Deno.writeTextFile(join(tmp, "history.json"), history);
+  });
+  return exported;
 }
