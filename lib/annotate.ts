@@ -21,8 +21,8 @@
 
 import sharp from "sharp";
 import { Buffer } from "node:buffer";
-import { dirname } from "node:path";
 import { UsageError } from "./errors.ts";
+import { writeFileAtomic } from "./atomic.ts";
 
 /** An RGB image: three bytes per pixel, row-major. */
 export interface RgbImage {
@@ -137,15 +137,7 @@ export async function writeAnnotatedPng(
     .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
     .png()
     .toBuffer();
-  await Deno.mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp`;
-  try {
-    await Deno.writeFile(tmp, png);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+  await writeFileAtomic(path, png);
 }
 
 function num(v: number): string {

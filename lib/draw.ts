@@ -21,6 +21,7 @@ import { PIXELS } from "./data/dataset.ts";
 import type { KeypointDataset } from "./data/types.ts";
 import { UsageError } from "./errors.ts";
 import { Rng } from "./rng.ts";
+import { writeFileAtomic } from "./atomic.ts";
 
 /** An RGB colour, 0–255 per channel. */
 export type Rgb = readonly [number, number, number];
@@ -197,16 +198,7 @@ export async function saveFaceGrid(
   const png = await sharp(grid.data, { raw: { width: grid.width, height: grid.height, channels: 3 } })
     .png()
     .toBuffer();
-  const slash = path.lastIndexOf("/");
-  if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
-  const tmp = `${path}.${Deno.pid}-${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    await Deno.writeFile(tmp, png);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+  await writeFileAtomic(path, png);
   return { path, width: grid.width, height: grid.height };
 }
 

@@ -21,6 +21,7 @@
 
 import { IBUG68_OUTER_EYE_CORNERS, KEYPOINT_NAMES, NUM_LANDMARKS_68 } from "./constants.ts";
 import { landmarks68ToKaggle15 } from "./data/landmarks68.ts";
+import { pointBounds } from "./data/crop.ts";
 import type { CropSource, KeypointDataset } from "./data/types.ts";
 import { createFaceDetector, type FaceBox, type FaceDetector, type FaceDetectorOptions } from "./detect.ts";
 import { UsageError } from "./errors.ts";
@@ -163,13 +164,7 @@ function checkSources(ds: Pick<KeypointDataset, "name" | "n" | "sources">): Crop
 
 /** Bounding box of the finite landmarks, in continuous coordinates. */
 function landmarkBox(points: ArrayLike<number>): FaceBox {
-  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-  for (let i = 0; i + 1 < points.length; i += 2) {
-    const x = points[i], y = points[i + 1];
-    if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
-    minX = Math.min(minX, x), maxX = Math.max(maxX, x);
-    minY = Math.min(minY, y), maxY = Math.max(maxY, y);
-  }
+  const { minX, minY, maxX, maxY } = pointBounds(points);
   return { x: minX, y: minY, width: maxX - minX, height: maxY - minY };
 }
 

@@ -20,6 +20,7 @@
  */
 import sharp from "sharp";
 import { DataError } from "./errors.ts";
+import { writeFileAtomic } from "./atomic.ts";
 
 /** A decoded 8-bit image: `data` holds `width × height × channels` bytes, row-major, channels interleaved. */
 export interface RawImage {
@@ -76,20 +77,6 @@ export async function writeRgbPng(
   height: number,
 ): Promise<void> {
   await encodePng(path, data, width, height, 3);
-}
-
-/** Writes `bytes` to `path` through a temporary file and a rename, creating parent folders. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const slash = path.lastIndexOf("/");
-  if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
-  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
 }
 
 async function decode(path: string, channels: 1 | 3, opts: ReadImageOptions): Promise<RawImage> {

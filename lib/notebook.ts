@@ -27,17 +27,17 @@ import { type FaceGridOptions, type FaceToDraw, saveFaceGrid } from "./draw.ts";
 import {
   type Displayable,
   encodeBase64,
+  ensurePlotlyCopy,
   type Figure,
   figureBundle,
   figureHtml,
   FigureRenderer,
   hasChromium,
-  PLOTLY_BUNDLE_NAME,
-  plotlyBundlePath,
   saveFigure,
   showPng,
 } from "./plot.ts";
 import sharp from "sharp";
+import { writeFileAtomic } from "./atomic.ts";
 
 /** The repository root (the folder above `lib/`). */
 export const REPO_ROOT: string = fileURLToPath(new URL("..", import.meta.url));
@@ -174,8 +174,8 @@ export class NotebookSession {
     const renderer = await this.renderer();
     if (!renderer) {
       await Deno.mkdir(this.figuresDir, { recursive: true });
-      await copyBundleOnce(this.figuresDir);
-      await Deno.writeTextFile(`${base}.html`, figureHtml(fig));
+      await ensurePlotlyCopy(this.figuresDir);
+      await writeFileAtomic(`${base}.html`, figureHtml(fig));
       this.#figures.push(`${base}.html`);
       return { [JUPYTER_DISPLAY]: () => figureBundle(fig, { html: relHtml }) };
     }
@@ -297,13 +297,6 @@ export class NotebookSession {
     const text = this.summary();
     return { "text/markdown": text, "text/plain": text };
   }
-}
-
-async function copyBundleOnce(dir: string): Promise<void> {
-  const target = join(dir, PLOTLY_BUNDLE_NAME);
-  if (fileExists(target)) return;
-  await Deno.copyFile(await plotlyBundlePath(), `${target}.tmp`);
-  await Deno.rename(`${target}.tmp`, target);
 }
 
 /**

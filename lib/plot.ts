@@ -20,6 +20,7 @@ import { fileURLToPath } from "node:url";
 import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS, NUM_KEYPOINTS } from "./constants.ts";
 import type { KeypointDataset } from "./data/types.ts";
 import { Rng } from "./rng.ts";
+import { writeFileAtomic } from "./atomic.ts";
 
 /** One plotly trace (`{type: "bar", x, y, …}`); see plotly.js's reference for the fields. */
 export type Trace = { type: string; [key: string]: unknown };
@@ -638,20 +639,13 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.tmp`;
-  if (typeof data === "string") await Deno.writeTextFile(tmp, data);
-  else await Deno.writeFile(tmp, data);
-  await Deno.rename(tmp, path);
-}
-
 /** Copies the plotly bundle into `dir` once (skipped where a copy of the same size is there). */
-async function ensurePlotlyCopy(dir: string): Promise<void> {
+export async function ensurePlotlyCopy(dir: string): Promise<void> {
   const source = await plotlyBundlePath();
   const target = join(dir, PLOTLY_BUNDLE_NAME);
   const [a, b] = await Promise.all([Deno.stat(source), Deno.stat(target).catch(() => null)]);
   if (b && b.size === a.size) return;
-  await writeAtomic(target, await Deno.readFile(source));
+  await writeFileAtomic(target, await Deno.readFile(source));
 }
 
 /**
@@ -805,11 +799,11 @@ export async function saveFigure(
   const html = `${basePath}.html`;
   const png = `${basePath}.png`;
   await ensurePlotlyCopy(dir);
-  await writeAtomic(html, figureHtml(fig));
+  await writeFileAtomic(html, figureHtml(fig));
   const renderer = opts.renderer ?? await FigureRenderer.create();
   try {
     const pngBytes = await renderer.png(fig, { scale: opts.scale ?? 2 });
-    await writeAtomic(png, pngBytes);
+    await writeFileAtomic(png, pngBytes);
     return { html, png, pngBytes };
   } finally {
     if (!opts.renderer) await renderer.close();

@@ -36,6 +36,7 @@ import { DataError, UsageError } from "./errors.ts";
 import type { KeypointPredictor } from "./models/types.ts";
 import { parseSmoothing, type SmoothingSpec } from "./smoothing.ts";
 import { FaceTracker, type TrackedFace } from "./track.ts";
+import { writeFileAtomic } from "./atomic.ts";
 
 /** File extensions treated as video (case-insensitive). */
 export const VIDEO_EXTENSIONS = [
@@ -666,16 +667,7 @@ export async function writeY4m(
   const bytes = new Uint8Array(total);
   let o = 0;
   for (const c of chunks) bytes.set(c, o), o += c.length;
-  const slash = path.lastIndexOf("/");
-  if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
-  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+  await writeFileAtomic(path, bytes);
 }
 
 /**

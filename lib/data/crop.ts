@@ -41,6 +41,23 @@ export interface GrayImage {
 export const DEFAULT_CROP_MARGIN = 0.25;
 
 /**
+ * The bounding box of the finite `[x0, y0, x1, y1, …]` pairs (NaN pairs skipped); `minX > maxX` when there
+ * is none.
+ */
+export function pointBounds(
+  points: ArrayLike<number>,
+): { minX: number; minY: number; maxX: number; maxY: number } {
+  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+  for (let i = 0; i + 1 < points.length; i += 2) {
+    const x = points[i], y = points[i + 1];
+    if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+    minX = Math.min(minX, x), maxX = Math.max(maxX, x);
+    minY = Math.min(minY, y), maxY = Math.max(maxY, y);
+  }
+  return { minX, minY, maxX, maxY };
+}
+
+/**
  * The square crop around a set of points: centred on their bounding box, with side
  * `max(w, h) · (1 + 2 · margin)` where `w`, `h` are the bounding box's width and height. So `margin` is the
  * fraction of the face's larger extent added on each side (0.25: the landmarks span the middle two thirds).
@@ -57,13 +74,7 @@ export function squareBoxAround(points: ArrayLike<number>, margin = DEFAULT_CROP
   if (!(margin >= 0) || !Number.isFinite(margin)) {
     throw new RangeError(`squareBoxAround: margin must be a finite number ≥ 0, got ${margin}`);
   }
-  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-  for (let i = 0; i + 1 < points.length; i += 2) {
-    const x = points[i], y = points[i + 1];
-    if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
-    minX = Math.min(minX, x), maxX = Math.max(maxX, x);
-    minY = Math.min(minY, y), maxY = Math.max(maxY, y);
-  }
+  const { minX, minY, maxX, maxY } = pointBounds(points);
   if (minX > maxX) throw new RangeError("squareBoxAround: no finite point to put a box around");
   const size = Math.max(1, Math.round(Math.max(maxX - minX, maxY - minY) * (1 + 2 * margin)));
   // The box's centre in pixel-centre coordinates is x + (size − 1) / 2.

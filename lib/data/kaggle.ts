@@ -30,6 +30,7 @@ import { KEYPOINT_COLUMNS, NUM_COORDS } from "../constants.ts";
 import { DataError, UsageError } from "../errors.ts";
 import { PIXELS } from "./dataset.ts";
 import type { KeypointDataset } from "./types.ts";
+import { writeFileAtomicWith } from "../atomic.ts";
 
 /** Options of {@link readKaggleCsv}. */
 export interface ReadKaggleOptions {
@@ -126,7 +127,7 @@ export async function writeKaggleCsv(path: string, ds: KeypointDataset): Promise
         `coordinates and ${ds.mask.length} mask entries for ${ds.n} faces`,
     );
   }
-  await atomicWrite(path, async (file) => {
+  await writeFileAtomicWith(path, async (file) => {
     const out = new ChunkWriter(file);
     await out.text(`${[...KEYPOINT_COLUMNS, "Image"].join(",")}\n`);
     for (let i = 0; i < ds.n; i++) {
@@ -218,7 +219,7 @@ export async function writeSubmission(
     }
     lines.push(`${fields[rowIdCol].trim()},${float32String(Math.fround(Math.min(96, Math.max(0, v))))}`);
   });
-  await atomicWrite(path, async (out) => {
+  await writeFileAtomicWith(path, async (out) => {
     await writeAll(out, new TextEncoder().encode(lines.join("\n") + "\n"));
   });
 }
@@ -746,21 +747,6 @@ function stripBom(text: string): string {
 
 // ---------------------------------------------------------------------------------------------------
 // Writing
-
-/** Writes through `path + ".tmp"` and renames into place; the temporary file is removed on failure. */
-async function atomicWrite(path: string, write: (file: Deno.FsFile) => Promise<void>): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-  try {
-    await write(file);
-  } catch (e) {
-    file.close();
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-  file.close();
-  await Deno.rename(tmp, path);
-}
 
 async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
   for (let done = 0; done < data.length;) done += await file.write(data.subarray(done));

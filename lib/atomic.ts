@@ -1,0 +1,50 @@
+/**
+ * Atomic file writes: the data goes to a temporary file beside the target, which is then renamed over it,
+ * so a crash or Ctrl-C never leaves a half-written file and a reader sees the old or the new one.
+ *
+ * @module
+ */
+import { dirname } from "node:path";
+
+function tempPath(path: string): string {
+  return `${path}.${Deno.pid}-${crypto.randomUUID().slice(0, 8)}.tmp`;
+}
+
+/**
+ * Writes `data` to `path` atomically, creating parent folders.
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomic("outputs/metrics.json", JSON.stringify(metrics));
+ * ```
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  await writeFileAtomicWith(path, async (file) => {
+    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    for (let done = 0; done < bytes.length;) done += await file.write(bytes.subarray(done));
+  });
+}
+
+/**
+ * Streams a file into place atomically: `write` fills an open temporary file (for outputs too big to hold
+ * in memory at once); on success it is renamed to `path`, on failure removed.
+ */
+export async function writeFileAtomicWith(
+  path: string,
+  write: (file: Deno.FsFile) => Promise<void>,
+): Promise<void> {
+  await Deno.mkdir(dirname(path), { recursive: true });
+  const tmp = tempPath(path);
+  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  try {
+    await write(file);
+    file.close();
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    try {
+      file.close();
+    } catch { /* already closed */ }
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
