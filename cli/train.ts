@@ -104,6 +104,7 @@ async function main(): Promise<void> {
     completeOnly: args["drop-incomplete"],
     out,
     resume: args.resume && previous !== null,
+    command: ["deno task train", ...Deno.args].join(" "),
   }, terminalProgress());
 
   const perEpoch = result.history.reduce((a, r) => a + r.seconds, 0) / Math.max(1, result.history.length);

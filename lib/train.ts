@@ -64,6 +64,8 @@ export interface TrainConfig {
   out?: string;
   /** Continue from the checkpoint in `out` (weights, Adam state, epoch, LR, best, history). */
   resume: boolean;
+  /** How this run was started (e.g. the command line), recorded in the model's metadata. */
+  command?: string;
 }
 
 /** The defaults: the thesis's Adam 1e-3 and batch 32, with a schedule and early stopping added. */

@@ -316,6 +316,12 @@ Deno.test("cli: train then evaluate --json on a few synthetic faces", async () =
     );
     assert.equal(t.code, 0, t.stderr);
     assert.match(t.stdout, /\| lenet \(validation\) \| \d+ \| \d+\.\d+ \|/);
+    // The model records the command that trained it.
+    const meta = JSON.parse(await Deno.readTextFile(join(out, "metadata.json")));
+    assert.equal(
+      meta.training.config.command,
+      `deno task train --model lenet --data synthetic:12 --epochs 1 --batch 6 --validation 0.25 --backend wasm --out ${out}`,
+    );
     const e = await cli(
       "cli/evaluate.ts",
       "--model",
