@@ -23,7 +23,7 @@ import { IMAGE_SIZE, NUM_COORDS } from "./constants.ts";
 import { completeOnly, PIXELS } from "./data/dataset.ts";
 import { groupSplit, randomSplit } from "./data/split.ts";
 import type { KeypointDataset } from "./data/types.ts";
-import { UsageError } from "./errors.ts";
+import { DataError, UsageError } from "./errors.ts";
 import { evaluate, type Metrics } from "./evaluate.ts";
 import { artifactsToModel, modelToArtifacts } from "./models/io.ts";
 import { makeMetadata, modelPredictor } from "./models/keypoint_model.ts";
@@ -196,6 +196,54 @@ async function validate(model: tf.LayersModel, ds: KeypointDataset): Promise<Met
 }
 
 /** Adam's learning rate is a plain field that `applyGradients` reads on every step. */
+/**
+ * Adam's state as saved in a checkpoint: `iter`, then `<weight>/m` and `<weight>/v` named by the weights'
+ * layer-scoped names (`block1_1_conv/kernel`), which do not depend on how many models the process built
+ * before (the engine's variable names get `_1`, `_2`, … suffixes).
+ */
+function adamStateForCheckpoint(
+  model: tf.LayersModel,
+  state: { name: string; tensor: tf.Tensor }[],
+): { name: string; tensor: tf.Tensor }[] {
+  // Adam labels a moment with the engine's variable name, or, after a resume, with the name it was given.
+  const stable = new Map(model.trainableWeights.flatMap((w) => [
+    [(w.read() as tf.Variable).name, w.originalName],
+    [w.originalName, w.originalName],
+  ]));
+  return state.map(({ name, tensor }) => {
+    if (name === "iter") return { name, tensor };
+    const m = name.match(/^(.*)\/([mv])$/);
+    const weight = m && stable.get(m[1]);
+    if (!m || !weight) {
+      throw new Error(`optimizer state "${name}" belongs to no trainable weight of the model`);
+    }
+    return { name: `${weight}/${m[2]}`, tensor };
+  });
+}
+
+/**
+ * Adam's saved state (see {@link adamStateForCheckpoint}) in the order of the model's trainable weights,
+ * which is the order `trainStep` hands the optimizer: Adam pairs moments with variables by position, so
+ * the state is matched by name here, whatever order it was saved in.
+ */
+function adamStateInModelOrder(
+  model: tf.LayersModel,
+  saved: tf.NamedTensorMap,
+  out: string,
+): { name: string; tensor: tf.Tensor }[] {
+  const names = model.trainableWeights.map((w) => w.originalName);
+  const wanted = ["iter", ...names.map((n) => `${n}/m`), ...names.map((n) => `${n}/v`)];
+  const missing = wanted.filter((n) => !(n in saved));
+  if (missing.length > 0 || Object.keys(saved).length !== wanted.length) {
+    throw new DataError(
+      `the optimizer state does not match the model (missing ${missing.slice(0, 3).join(", ") || "none"}; ` +
+        `${Object.keys(saved).length} saved, ${wanted.length} expected): start a fresh run without --resume`,
+      { file: `${out}/checkpoint/optimizer.json` },
+    );
+  }
+  return wanted.map((name) => ({ name, tensor: saved[name] }));
+}
+
 function setLearningRate(optimizer: tf.AdamOptimizer, lr: number): void {
   (optimizer as unknown as { learningRate: number }).learningRate = lr;
 }
@@ -241,7 +289,7 @@ export async function train(
   const optimizer = tf.train.adam(state.lr);
   if (ck) {
     const weights = tf.io.decodeWeights(ck.optimizer.data, ck.optimizer.specs);
-    await optimizer.setWeights(ck.optimizer.specs.map((s) => ({ name: s.name, tensor: weights[s.name] })));
+    await optimizer.setWeights(adamStateInModelOrder(model, weights, cfg.out!));
     tf.dispose(Object.values(weights)); // setWeights made variables sharing the data
     if (state.data.train !== trainSet.n || state.data.validation !== valSet.n) {
       console.warn(
@@ -359,7 +407,7 @@ export async function train(
 
       // ---- checkpoint (atomic), then report
       if (cfg.out) {
-        const optimizerWeights = await optimizer.getWeights();
+        const optimizerWeights = adamStateForCheckpoint(model, await optimizer.getWeights());
         const content: CheckpointContent = {
           best: best!,
           metadata: metadataFor(bestMetrics, state.finished),

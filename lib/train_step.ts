@@ -65,10 +65,17 @@ export function trainStep(
     throw new UsageError(`trainStep: microBatch must be a positive integer, got ${opts.microBatch}`);
   }
   if (micro >= size) {
-    const loss = optimizer.minimize(() => {
-      const pred = model.apply(batch.x, { training: true }) as tf.Tensor;
-      return maskedMse(pred, batch.y, batch.mask);
-    }, true);
+    // An explicit variable list fixes the order of Adam's moments to the model's weight order (the
+    // default, the engine's registration order, differs between a built and a loaded functional model).
+    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const loss = optimizer.minimize(
+      () => {
+        const pred = model.apply(batch.x, { training: true }) as tf.Tensor;
+        return maskedMse(pred, batch.y, batch.mask);
+      },
+      true,
+      vars,
+    );
     if (!loss) throw new Error("trainStep: the optimizer returned no loss");
     const value = loss.dataSync()[0];
     loss.dispose();
