@@ -191,6 +191,8 @@ async function setAndCheck(name: BackendName): Promise<string | undefined> {
 async function webgpuUnavailable(allowSoftware: boolean): Promise<string | undefined> {
   const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
   if (!gpu) return "navigator.gpu is not available in this runtime";
+  // The Vulkan loader prints "XDG_RUNTIME_DIR is invalid or not set" on every probe without it.
+  if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", Deno.env.get("TMPDIR") ?? "/tmp");
   let adapter: GPUAdapter | null;
   try {
     adapter = await gpu.requestAdapter();
