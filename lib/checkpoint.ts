@@ -95,13 +95,8 @@ export interface LoadedCheckpoint {
  * `UsageError` if it is a run of another model, `DataError` if a file is missing or broken.
  */
 export async function loadCheckpoint(dir: string, expectModel?: string): Promise<LoadedCheckpoint | null> {
-  let folder: string;
-  try {
-    folder = await resolveModelDir(dir);
-  } catch (e) {
-    if (e instanceof DataError) return null;
-    throw e;
-  }
+  const folder = await runFolder(dir);
+  if (folder === null) return null;
   const ck = join(folder, CHECKPOINT_DIR);
   const stateFile = join(ck, "state.json");
   let state: TrainState;
@@ -139,18 +134,23 @@ export async function loadCheckpoint(dir: string, expectModel?: string): Promise
 
 /** The `state.json` of the run in `dir` without reading any weights, or `null` if there is none. */
 export async function readCheckpointState(dir: string): Promise<TrainState | null> {
-  let folder: string;
-  try {
-    folder = await resolveModelDir(dir);
-  } catch (e) {
-    if (e instanceof DataError) return null;
-    throw e;
-  }
+  const folder = await runFolder(dir);
+  if (folder === null) return null;
   const file = join(folder, CHECKPOINT_DIR, "state.json");
   try {
     return JSON.parse(await Deno.readTextFile(file));
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
     throw new DataError(`cannot parse: ${(e as Error).message}`, { file });
+  }
+}
+
+/** The run folder for `dir` (see `resolveModelDir`), or `null` when there is none yet. */
+async function runFolder(dir: string): Promise<string | null> {
+  try {
+    return await resolveModelDir(dir);
+  } catch (e) {
+    if (e instanceof DataError) return null;
+    throw e;
   }
 }
