@@ -166,6 +166,22 @@ export async function createFaceDetector(opts: FaceDetectorOptions = {}): Promis
       file: options.cascadePath,
     });
   }
+  return await createFaceDetectorFromCascade(bytes, options);
+}
+
+/**
+ * Creates a face detector from the cascade XML's bytes (for callers without a file system, such as the
+ * browser page, which fetches them). `opts.cascadePath` only names the cascade in errors.
+ *
+ * @throws {UsageError} for out-of-range settings.
+ * @throws {DataError} when the bytes are not a cascade OpenCV can load.
+ */
+export async function createFaceDetectorFromCascade(
+  bytes: Uint8Array,
+  opts: FaceDetectorOptions = {},
+): Promise<FaceDetector> {
+  const options = { ...DEFAULT_DETECTOR_OPTIONS, ...withoutUndefined(opts) };
+  checkOptions(options);
   const cv = await loadOpenCv();
   // The cascade is read from OpenCV's in-memory file system; a fresh name per detector avoids clashes.
   const fsName = `cascade_${cascadeFileCount++}.xml`;

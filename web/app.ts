@@ -18,7 +18,7 @@ import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
 import { annotationSvg } from "../lib/annotate.ts";
 import { cropToFace } from "../lib/data/crop.ts";
-import { createFaceDetector, type GrayImage } from "../lib/detect.ts";
+import { createFaceDetectorFromCascade, type GrayImage } from "../lib/detect.ts";
 import { modelPredictor } from "../lib/models/keypoint_model.ts";
 import { IMAGE_SIZE } from "../lib/constants.ts";
 import { parseSmoothing } from "../lib/smoothing.ts";
@@ -56,20 +56,6 @@ const state: PageState = {
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const status = (text: string) => $("status").textContent = text;
 
-/**
- * `lib/detect.ts` reads the cascade with `Deno.readFile`; in the page that is a fetch of the same file,
- * which `cli/serve.ts` serves at the path the module computes from its own URL.
- */
-function provideReadFile(): void {
-  const g = globalThis as unknown as { Deno?: { readFile?: (p: string) => Promise<Uint8Array> } };
-  g.Deno ??= {};
-  g.Deno.readFile ??= async (path: string) => {
-    const res = await fetch(path);
-    if (!res.ok) throw new Error(`GET ${path}: ${res.status}`);
-    return new Uint8Array(await res.arrayBuffer());
-  };
-}
-
 /** The first backend that initialises, in the order webgpu → wasm → webgl (or the one asked for). */
 async function pickBackend(asked: string | null): Promise<string> {
   setWasmPaths("/vendor/tfjs-wasm/");
@@ -88,7 +74,6 @@ async function pickBackend(asked: string | null): Promise<string> {
 
 async function main(): Promise<void> {
   const params = new URLSearchParams(location.search);
-  provideReadFile();
   status("loading tfjs…");
   state.backend = await pickBackend(params.get("backend"));
   $("backend").textContent = state.backend;
@@ -97,7 +82,9 @@ async function main(): Promise<void> {
   const meta = await fetch("/model/metadata.json").then((r) => r.ok ? r.json() : { model: "model" });
   const predictor = modelPredictor(model, String(meta.model));
   status("loading OpenCV…");
-  const detector = await createFaceDetector();
+  const res = await fetch("/data/haarcascade_frontalface_default.xml");
+  if (!res.ok) throw new Error(`GET /data/haarcascade_frontalface_default.xml: ${res.status}`);
+  const detector = await createFaceDetectorFromCascade(new Uint8Array(await res.arrayBuffer()));
   status("opening the camera…");
   const video = $<HTMLVideoElement>("video");
   video.srcObject = await navigator.mediaDevices.getUserMedia({
