@@ -1,15 +1,19 @@
 /**
  * `deno task bench`: runs every benchmark module under `bench/` and prints their tables.
  *
- * Each benchmark exports `run(): Promise<string>` returning a markdown table. Name some to run only those:
- * `deno task bench csv train`.
+ * Each benchmark exports `run(flags): Promise<string>` returning a markdown table. Name some to run only
+ * those: `deno task bench csv train`; `--` flags go to each named benchmark (`deno task bench train
+ * --vs-pytorch`).
  *
  * @module
  */
 
 const BENCHES = ["csv", "augment", "train", "video"] as const;
 
-async function main(names: string[]): Promise<void> {
+async function main(args: string[]): Promise<void> {
+  // Flags and their numeric values (`--rounds 5`) go to the benchmarks; the other words name them.
+  const names = args.filter((a) => !a.startsWith("--") && Number.isNaN(Number(a)));
+  const flags = args.filter((a) => !names.includes(a));
   const picked = names.length ? names : [...BENCHES];
   for (const name of picked) {
     if (!(BENCHES as readonly string[]).includes(name)) {
@@ -21,7 +25,7 @@ async function main(names: string[]): Promise<void> {
   for (const name of picked) {
     const mod = await import(`./${name}_bench.ts`);
     console.log(`## ${name}\n`);
-    console.log(await mod.run());
+    console.log(await mod.run(flags));
     console.log();
   }
 }

@@ -17,6 +17,7 @@ import * as tf from "@tensorflow/tfjs";
 import { type BackendName, initBackend } from "../lib/backend.ts";
 import { createModel, MODEL_NAMES, type ModelName } from "../lib/models/mod.ts";
 import { autoMicroBatch, trainStep } from "../lib/train_step.ts";
+import { parseTurnOptions, runTurns } from "./train_turns.ts";
 
 interface Row {
   model: string;
@@ -116,8 +117,13 @@ function ratios(rows: Row[], threads: number): string {
     `${f(wasm.inferImgS, one.inferImgS)}×.`;
 }
 
-/** Runs the benchmark and returns a markdown table. */
-export async function run(): Promise<string> {
+/**
+ * Runs the benchmark and returns a markdown table; with `--vs-pytorch` or `--fma-ab`, the in-turn LeNet
+ * comparison of `train_turns.ts` instead.
+ */
+export async function run(flags: string[] = []): Promise<string> {
+  const turns = parseTurnOptions(flags);
+  if (turns.vsPytorch || turns.fmaAb) return await runTurns(turns);
   const rows: Row[] = [];
   const first = await initBackend();
   const backends: BackendName[] = first.backend === "webgpu" ? ["webgpu", "wasm"] : ["wasm"];

@@ -11,6 +11,8 @@ import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { UsageError } from "./errors.ts";
 import { registerWasmKernels } from "./kernels/mod.ts";
 import { enableWasmThreads, finishWasmThreads } from "./kernels/wasm_threads.ts";
+import { fmaUnavailable, startFmaThreads } from "./kernels/fma.ts";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 
 /** The backends this library can run on, best first. */
 export const BACKEND_NAMES = ["webgpu", "wasm", "cpu"] as const;
@@ -33,6 +35,11 @@ export interface BackendReport {
   simd: boolean;
   /** Kernels this project registered for wasm. */
   kernels: string[];
+  /**
+   * wasm: the relaxed-SIMD FMA kernels, "on, N thread(s)" or "off: why" (`lib/kernels/fma.ts`); other
+   * backends: "–".
+   */
+  fma: string;
   /** Where the choice came from. */
   source: "option" | "env FKD_BACKEND" | "default order";
 }
@@ -130,12 +137,19 @@ async function start(
     const why = await tryStart(name, named === "webgpu" || allowSoftwareGpu, threads, reasons);
     if (why === undefined) {
       const wasm = name === "wasm";
+      let fma = "–";
+      if (wasm) {
+        const backend = tf.backend() as BackendWasm;
+        const why = fmaUnavailable(backend);
+        fma = why ? `off: ${why}` : `on, ${await startFmaThreads(backend, getThreadsCount())} thread(s)`;
+      }
       return {
         backend: name,
         reasons,
         threads: wasm ? getThreadsCount() : 1,
         simd: wasm ? Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) : false,
         kernels,
+        fma,
         source,
       };
     }

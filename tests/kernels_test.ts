@@ -6,6 +6,9 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import assert from "node:assert/strict";
 import { registerWasmKernels, WASM_KERNELS } from "../lib/kernels/mod.ts";
+import { fmaRouting } from "../lib/kernels/fma_kernels.ts";
+import { fmaEngine } from "../lib/kernels/fma.ts";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { maskedMse } from "../lib/train_step.ts";
 import { Rng } from "../lib/rng.ts";
 
@@ -32,6 +35,35 @@ async function runOn(
     for (const [k, v] of Object.entries(inputs)) ts[k] = tf.tensor(v.data, v.shape);
     const out = tf.engine().runKernel(kernel, ts, attrs as tf.NamedAttrMap) as tf.Tensor;
     return { data: out.dataSync() as Float32Array, shape: out.shape };
+  });
+}
+
+/**
+ * Registers `fn` once per path of the wasm kernels: XNNPACK, and the relaxed-SIMD FMA kernels on every
+ * shape (where the engine has relaxed SIMD); the FMA run asserts that the FMA kernels ran.
+ */
+function testBothPaths(name: string, fn: () => Promise<void>): void {
+  Deno.test(`${name} (XNNPACK)`, async () => {
+    fmaRouting.enabled = false;
+    try {
+      await fn();
+    } finally {
+      fmaRouting.enabled = true;
+    }
+  });
+  Deno.test(`${name} (relaxed-SIMD FMA)`, async () => {
+    await tf.setBackend("wasm");
+    const engine = fmaEngine(tf.backend() as BackendWasm);
+    assert(engine, "Deno's V8 supports relaxed SIMD: the FMA engine must load");
+    const before = engine.jobs;
+    const minFlops = fmaRouting.minFlops;
+    fmaRouting.minFlops = 0;
+    try {
+      await fn();
+    } finally {
+      fmaRouting.minFlops = minFlops;
+    }
+    assert(engine.jobs > before, "the FMA kernels did not run");
   });
 }
 
@@ -109,29 +141,32 @@ Deno.test("our wasm kernels are registered and replace the stock ones", async ()
   assert.equal(tf.getKernel("Conv2DBackpropFilter", "wasm")?.kernelFunc, WASM_KERNELS[0].kernelFunc);
 });
 
-Deno.test("Conv2DBackpropFilter matches cpu over shapes, strides, paddings and kernel sizes", async () => {
-  const rng = new Rng(1);
-  for (const t of convCases()) {
-    const info = tf.backend_util.computeConv2DInfo(
-      [t.b, t.h, t.w, t.c],
-      [t.k, t.k, t.c, t.o],
-      t.s,
-      1,
-      t.pad as "same",
-    );
-    const x = { data: randomArray(t.b * t.h * t.w * t.c, rng), shape: [t.b, t.h, t.w, t.c] };
-    const dyShape = info.outShape;
-    const dy = { data: randomArray(dyShape.reduce((p, d) => p * d, 1), rng), shape: dyShape };
-    await compare("Conv2DBackpropFilter", { x, dy }, {
-      strides: t.s,
-      pad: t.pad,
-      dataFormat: "NHWC",
-      filterShape: [t.k, t.k, t.c, t.o],
-    }, `filter grad ${t.label}`);
-  }
-});
+testBothPaths(
+  "Conv2DBackpropFilter matches cpu over shapes, strides, paddings and kernel sizes",
+  async () => {
+    const rng = new Rng(1);
+    for (const t of convCases()) {
+      const info = tf.backend_util.computeConv2DInfo(
+        [t.b, t.h, t.w, t.c],
+        [t.k, t.k, t.c, t.o],
+        t.s,
+        1,
+        t.pad as "same",
+      );
+      const x = { data: randomArray(t.b * t.h * t.w * t.c, rng), shape: [t.b, t.h, t.w, t.c] };
+      const dyShape = info.outShape;
+      const dy = { data: randomArray(dyShape.reduce((p, d) => p * d, 1), rng), shape: dyShape };
+      await compare("Conv2DBackpropFilter", { x, dy }, {
+        strides: t.s,
+        pad: t.pad,
+        dataFormat: "NHWC",
+        filterShape: [t.k, t.k, t.c, t.o],
+      }, `filter grad ${t.label}`);
+    }
+  },
+);
 
-Deno.test("Conv2DBackpropInput matches cpu over shapes, strides, paddings and kernel sizes", async () => {
+testBothPaths("Conv2DBackpropInput matches cpu over shapes, strides, paddings and kernel sizes", async () => {
   const rng = new Rng(2);
   for (const t of convCases()) {
     const inputShape = [t.b, t.h, t.w, t.c];
@@ -170,34 +205,37 @@ Deno.test("the conv gradients of a dilated convolution are refused the same way 
   }
 });
 
-Deno.test("BatchMatMul matches cpu for every transpose combination, ranks 2 and 3, and reused weights", async () => {
-  const rng = new Rng(3);
-  for (const [m, k, n] of [[4, 7, 5], [32, 50, 3], [1, 9, 13], [17, 1, 6]]) {
-    for (const tA of [false, true]) {
-      for (const tB of [false, true]) {
-        for (const batch of [0, 1, 3]) {
-          const lead = batch ? [batch] : [];
-          const aShape = [...lead, ...(tA ? [k, m] : [m, k])];
-          const bShape = [...lead, ...(tB ? [n, k] : [k, n])];
-          const a = { data: randomArray(aShape.reduce((p, d) => p * d, 1), rng), shape: aShape };
-          const b = { data: randomArray(bShape.reduce((p, d) => p * d, 1), rng), shape: bShape };
-          const label = `m=${m} k=${k} n=${n} tA=${tA} tB=${tB} batch=${batch}`;
-          await compare("BatchMatMul", { a, b }, { transposeA: tA, transposeB: tB }, label);
+testBothPaths(
+  "BatchMatMul matches cpu for every transpose combination, ranks 2 and 3, and reused weights",
+  async () => {
+    const rng = new Rng(3);
+    for (const [m, k, n] of [[4, 7, 5], [32, 50, 3], [1, 9, 13], [17, 1, 6]]) {
+      for (const tA of [false, true]) {
+        for (const tB of [false, true]) {
+          for (const batch of [0, 1, 3]) {
+            const lead = batch ? [batch] : [];
+            const aShape = [...lead, ...(tA ? [k, m] : [m, k])];
+            const bShape = [...lead, ...(tB ? [n, k] : [k, n])];
+            const a = { data: randomArray(aShape.reduce((p, d) => p * d, 1), rng), shape: aShape };
+            const b = { data: randomArray(bShape.reduce((p, d) => p * d, 1), rng), shape: bShape };
+            const label = `m=${m} k=${k} n=${n} tA=${tA} tB=${tB} batch=${batch}`;
+            await compare("BatchMatMul", { a, b }, { transposeA: tA, transposeB: tB }, label);
+          }
         }
       }
     }
-  }
-  // The same right-hand tensor used twice takes the cached-weights path the second time.
-  await tf.setBackend("wasm");
-  const a = tf.tensor(randomArray(6 * 40, rng), [6, 40]);
-  const w = tf.tensor(randomArray(40 * 300, rng), [40, 300]);
-  const first = tf.matMul(a, w).dataSync();
-  const second = tf.matMul(a, w).dataSync();
-  await tf.setBackend("cpu");
-  const want = tf.matMul(tf.tensor(a.dataSync(), a.shape), tf.tensor(w.dataSync(), w.shape)).dataSync();
-  assert(maxAbsDiff(first as Float32Array, want as Float32Array) <= TOL);
-  assert(maxAbsDiff(second as Float32Array, want as Float32Array) <= TOL);
-});
+    // The same right-hand tensor used twice takes the cached-weights path the second time.
+    await tf.setBackend("wasm");
+    const a = tf.tensor(randomArray(6 * 40, rng), [6, 40]);
+    const w = tf.tensor(randomArray(40 * 300, rng), [40, 300]);
+    const first = tf.matMul(a, w).dataSync();
+    const second = tf.matMul(a, w).dataSync();
+    await tf.setBackend("cpu");
+    const want = tf.matMul(tf.tensor(a.dataSync(), a.shape), tf.tensor(w.dataSync(), w.shape)).dataSync();
+    assert(maxAbsDiff(first as Float32Array, want as Float32Array) <= TOL);
+    assert(maxAbsDiff(second as Float32Array, want as Float32Array) <= TOL);
+  },
+);
 
 Deno.test("MaxPoolGrad matches cpu over pool sizes, strides and paddings, with ties", async () => {
   const rng = new Rng(4);
@@ -286,7 +324,7 @@ async function lossCurve(backend: string, steps: number, optimizer: () => tf.Opt
   return losses;
 }
 
-Deno.test("a small conv net trains to the same loss curve on wasm and cpu (SGD, then Adam)", async () => {
+testBothPaths("a small conv net trains to the same loss curve on wasm and cpu (SGD, then Adam)", async () => {
   const sgd = () => tf.train.sgd(0.05);
   const cpu = await lossCurve("cpu", 5, sgd);
   const wasm = await lossCurve("wasm", 5, sgd);

@@ -10,6 +10,7 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { conv, free, type Info, original, reshape, transpose } from "./wasm_util.ts";
+import { fmaMatMul } from "./fma_kernels.ts";
 
 /** Packing a filter costs about this many transposes of the same size (measured, LeNet's dense layer). */
 const PACK_COST = 5;
@@ -41,6 +42,12 @@ function batchMatMul(
   const outShape = [...(ra >= rb ? a.shape : b.shape).slice(0, -2), m, n];
   const a2 = reshape(backend, a, tA ? [k, m] : [m, k]);
   const b2 = reshape(backend, b, tB ? [n, k] : [k, n]);
+  const fast = fmaMatMul(backend, a2, b2, { tA, tB, m, k, n });
+  if (fast) {
+    const out = reshape(backend, fast, outShape);
+    free(backend, a2, b2, fast);
+    return out;
+  }
   // Cost of C = op(A)·op(B) (filter op(B) packed, unless B is a constant seen before) against
   // Cᵀ = op(B)ᵀ·op(A)ᵀ (filter op(A)ᵀ packed, result transposed).
   const bConstant = !tB && seen.has(b.dataId);

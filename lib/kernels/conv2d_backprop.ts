@@ -13,6 +13,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { conv, free, type Info, slice, transpose } from "./wasm_util.ts";
+import { fmaConv, fmaConvFilterGrad } from "./fma_kernels.ts";
 
 interface ConvGradAttrs {
   strides: [number, number] | number;
@@ -39,6 +40,19 @@ function convWithCrop(
   dilations: [number, number],
 ): Info {
   const [n, h, w, c] = x.shape;
+  const [fh, fw] = filter.shape;
+  const fast = fmaConv(backend, x, filter, {
+    fh,
+    fw,
+    sh: 1,
+    sw: 1,
+    dh: dilations[0],
+    dw: dilations[1],
+    pads,
+    oh: h + pads.top + pads.bottom - (fh - 1) * dilations[0],
+    ow: w + pads.left + pads.right - (fw - 1) * dilations[1],
+  });
+  if (fast) return fast;
   const crop = {
     top: Math.max(0, -pads.top),
     bottom: Math.max(0, -pads.bottom),
@@ -96,14 +110,12 @@ function conv2DBackpropFilter(
   const [, h, w] = x.shape;
   const [, oh, ow] = dy.shape;
   const { top, left } = info.padInfo;
+  const pads = { top, left, bottom: fh + (oh - 1) * sh - h - top, right: fw + (ow - 1) * sw - w - left };
+  const fast = fmaConvFilterGrad(backend, x, dy, { fh, fw, sh, sw, dh: 1, dw: 1, pads, oh, ow });
+  if (fast) return fast;
   const xT = transpose(backend, x, [3, 1, 2, 0]);
   const dyT = transpose(backend, dy, [1, 2, 0, 3]);
-  const out = convWithCrop(backend, xT, dyT, {
-    top,
-    left,
-    bottom: fh + (oh - 1) * sh - h - top,
-    right: fw + (ow - 1) * sw - w - left,
-  }, [sh, sw]);
+  const out = convWithCrop(backend, xT, dyT, pads, [sh, sw]);
   const dw = transpose(backend, out, [1, 2, 0, 3]);
   free(backend, xT, dyT, out);
   return dw;

@@ -1,0 +1,191 @@
+/**
+ * Matrix products and convolutions of training on the relaxed-SIMD engine (`fma.ts`), as drop-in paths of
+ * the wasm kernels: each returns undefined where it does not apply (no relaxed SIMD, `FKD_FMA=0`, too
+ * small to gain, a layout it does not cover), and the caller runs XNNPACK instead.
+ *
+ * Which shapes go here was measured (`deno task bench train --fma-ab`): products of at least
+ * {@link fmaRouting}`.minFlops`.
+ *
+ * @module
+ */
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { fmaEngine, heapOffset } from "./fma.ts";
+import { free, type Info, pad, transpose } from "./wasm_util.ts";
+
+/** Where the FMA paths are taken; tests lower `minFlops` to run them on small shapes. */
+export const fmaRouting = {
+  /** Multiply-adds below which XNNPACK is kept (its setup is cheaper for small products). */
+  minFlops: 2_000_000,
+  /** Take the FMA paths at all (the bench turns them off for an A/B comparison). */
+  enabled: true,
+};
+
+function engineFor(backend: BackendWasm, flops: number) {
+  if (!fmaRouting.enabled || flops < fmaRouting.minFlops) return undefined;
+  return fmaEngine(backend);
+}
+
+function ptr(backend: BackendWasm, info: Info): number {
+  return heapOffset(backend, info.dataId);
+}
+
+function range(n: number, step: number): Int32Array {
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i * step;
+  return a;
+}
+
+/**
+ * `op(A)·op(B)` for single matrices `a2` (`[m,k]`, or `[k,m]` when `tA`) and `b2` (`[k,n]`, or `[n,k]`
+ * when `tB`), as `[m, n]`; undefined when the FMA path does not apply.
+ */
+export function fmaMatMul(
+  backend: BackendWasm,
+  a2: Info,
+  b2: Info,
+  t: { tA: boolean; tB: boolean; m: number; k: number; n: number },
+): Info | undefined {
+  const { tA, tB, m, k, n } = t;
+  const engine = engineFor(backend, m * n * k);
+  if (!engine) return undefined;
+  // The gathered operand may be read transposed for free; the right operand must have contiguous rows.
+  const gatherA = (out: Info, bInfo: Info, ldb: number) =>
+    engine.gemm({
+      base: ptr(backend, a2),
+      rowOffsets: tA ? range(m, 1) : range(m, k),
+      depthOffsets: tA ? range(k, m) : range(k, 1),
+      b: ptr(backend, bInfo),
+      ldb,
+      c: ptr(backend, out),
+      ldc: n,
+      cols: n,
+    });
+  if (!tB) {
+    const out = backend.makeOutput([m, n], "float32");
+    gatherA(out, b2, n);
+    return out;
+  }
+  // op(B) = b2ᵀ: transpose b2 (k·n) where that costs less than the alternative, Cᵀ = b2·op(A)ᵀ and a
+  // transpose of it (k·m + m·n when op(A)ᵀ needs a transpose, m·n when it is a2 as stored).
+  const viaCt = (tA ? 0 : k * m) + m * n;
+  if (k * n <= viaCt) {
+    const b = transpose(backend, b2, [1, 0]);
+    const out = backend.makeOutput([m, n], "float32");
+    gatherA(out, b, n);
+    free(backend, b);
+    return out;
+  }
+  // Cᵀ = b2·op(A)ᵀ gathers rows of b2 with unit depth stride, where XNNPACK's GEMM (loading four depth
+  // steps at once) measured faster: LeNet's dense input gradient, 0.7× on the FMA path.
+  return undefined;
+}
+
+/** Explicit padding of an NHWC tensor by the positive parts of `pads` (negative parts are never read). */
+function padPositive(
+  backend: BackendWasm,
+  x: Info,
+  pads: { top: number; bottom: number; left: number; right: number },
+): Info {
+  const p = (v: number) => Math.max(0, v);
+  if (p(pads.top) + p(pads.bottom) + p(pads.left) + p(pads.right) === 0) return x;
+  return pad(backend, x, [[0, 0], [p(pads.top), p(pads.bottom)], [p(pads.left), p(pads.right)], [0, 0]]);
+}
+
+/** Geometry shared by the filter gradient and the forward convolution (NHWC, explicit pads). */
+interface ConvGeometry {
+  fh: number;
+  fw: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  pads: { top: number; bottom: number; left: number; right: number };
+  oh: number;
+  ow: number;
+}
+
+/** Element offsets of output pixels (b, oy, ox) into the padded input, and of taps (i, j, c). */
+function convOffsets(
+  xp: number[],
+  g: ConvGeometry,
+): { pixels: Int32Array; taps: Int32Array } {
+  const [nb, hp, wp, c] = xp;
+  // A negative pad crops: output row 0 starts that many rows into the (unpadded) input.
+  const y0 = Math.max(0, -g.pads.top), x0 = Math.max(0, -g.pads.left);
+  const pixels = new Int32Array(nb * g.oh * g.ow);
+  let p = 0;
+  for (let b = 0; b < nb; b++) {
+    for (let y = 0; y < g.oh; y++) {
+      for (let x = 0; x < g.ow; x++) pixels[p++] = ((b * hp + y0 + y * g.sh) * wp + x0 + x * g.sw) * c;
+    }
+  }
+  const taps = new Int32Array(g.fh * g.fw * c);
+  let t = 0;
+  for (let i = 0; i < g.fh; i++) {
+    for (let j = 0; j < g.fw; j++) {
+      for (let ch = 0; ch < c; ch++) taps[t++] = (i * g.dh * wp + j * g.dw) * c + ch;
+    }
+  }
+  return { pixels, taps };
+}
+
+/**
+ * The filter gradient `dW[i,j,c,o] = Σ_{b,y,x} X[b, y·sh+i−pt, x·sw+j−pl, c]·dY[b,y,x,o]` as one product:
+ * rows are the taps × input channels (dW's own layout), depth the output pixels. Undefined when the FMA
+ * path does not apply.
+ */
+export function fmaConvFilterGrad(
+  backend: BackendWasm,
+  x: Info,
+  dy: Info,
+  g: ConvGeometry,
+): Info | undefined {
+  const [nb, , , c] = x.shape;
+  const o = dy.shape[3];
+  const pixels = nb * g.oh * g.ow;
+  const engine = engineFor(backend, pixels * g.fh * g.fw * c * o);
+  if (!engine) return undefined;
+  const xp = padPositive(backend, x, g.pads);
+  const { pixels: depth, taps: rows } = convOffsets(xp.shape, g);
+  const dw = backend.makeOutput([g.fh, g.fw, c, o], "float32");
+  engine.gemm({
+    base: ptr(backend, xp),
+    rowOffsets: rows,
+    depthOffsets: depth,
+    b: ptr(backend, dy),
+    ldb: o,
+    c: ptr(backend, dw),
+    ldc: o,
+    cols: o,
+  });
+  if (xp !== x) free(backend, xp);
+  return dw;
+}
+
+/**
+ * A forward NHWC convolution (filter `[fh,fw,C,O]`) as one product: rows are the output pixels, depth
+ * the taps × input channels. Pads may be negative (crops). Undefined when the FMA path does not apply.
+ */
+export function fmaConv(backend: BackendWasm, x: Info, filter: Info, g: ConvGeometry): Info | undefined {
+  const [nb, , , c] = x.shape;
+  const o = filter.shape[3];
+  const engine = engineFor(backend, nb * g.oh * g.ow * g.fh * g.fw * c * o);
+  if (!engine) return undefined;
+  const xp = padPositive(backend, x, g.pads);
+  const { pixels: rows, taps: depth } = convOffsets(xp.shape, g);
+  const out = backend.makeOutput([nb, g.oh, g.ow, o], "float32");
+  engine.gemm({
+    base: ptr(backend, xp),
+    rowOffsets: rows,
+    depthOffsets: depth,
+    b: ptr(backend, filter),
+    ldb: o,
+    c: ptr(backend, out),
+    ldc: o,
+    cols: o,
+  });
+  if (xp !== x) free(backend, xp);
+  return out;
+}
+
+export type { ConvGeometry };
