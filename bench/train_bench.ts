@@ -2,41 +2,71 @@
  * Training and inference throughput of the project's models per backend, with PyTorch's LeNet on the CPU
  * measured in the same run for reference.
  *
- * Model (LeNet, thesis ResNet, ResNet-50) × backend (wasm; cpu for LeNet only, at batch 4, as it is ~250×
- * slower; webgpu where a hardware adapter exists) → training images/s (batch 32, Adam, masked MSE;
- * ResNet-50 in heap-sized micro-batches), inference images/s (batch 64), peak memory (process RSS and the
- * wasm heap, which never shrinks, so its size is its peak). Few steps each: numbers are noisy on a shared
- * machine.
+ * Model (every model of the registry) × backend (wasm; cpu for LeNet only, at batch 4, as it is ~250×
+ * slower; webgpu where a hardware adapter exists) → training images/s of the step (batch 32, Adam, masked
+ * MSE; ResNet-50 in heap-sized micro-batches) and of a whole `train()` epoch (batching, augmentation: a
+ * regression of the loop shows as epoch ≪ step), inference images/s (batch 64), peak memory (process RSS
+ * and the wasm heap, which never shrinks, so its size is its peak). Few steps each: numbers are noisy on a
+ * shared machine.
  *
  * Run alone: `deno run -A bench/train_bench.ts` (env `FKD_BENCH_STEPS` = measured steps, default 2; LeNet
- * runs twice as many). Threads: `FKD_WASM_THREADS` (default: all cores).
+ * runs twice as many; `FKD_BENCH_EPOCH_IMAGES` = images of the measured epoch, default 128, 0 = none).
+ * Threads: `FKD_WASM_THREADS` (default: all cores).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { type BackendName, initBackend } from "../lib/backend.ts";
 import { createModel, MODEL_NAMES, type ModelName } from "../lib/models/mod.ts";
-import { autoMicroBatch, trainStep } from "../lib/train_step.ts";
+import { autoMicroBatch, trainStepAsync } from "../lib/train_step.ts";
+import { syntheticDataset } from "../lib/data/synthetic.ts";
+import { train as trainLoop } from "../lib/train.ts";
 import { parseTurnOptions, runTurns } from "./train_turns.ts";
 
-interface Row {
+/** One row of the table. */
+export interface Row {
   model: string;
   backend: string;
   batch: string;
   trainImgS: number | string;
+  epochImgS: number | string;
   inferImgS: number | string;
   rssMB: number;
   heapMB: number | string;
 }
 
 const STEPS = Number(Deno.env.get("FKD_BENCH_STEPS") ?? 2);
+const EPOCH_IMAGES = Number(Deno.env.get("FKD_BENCH_EPOCH_IMAGES") ?? 128);
 
 function wasmHeapMB(): number | string {
   const b = tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } };
   return b.wasm ? Math.round(b.wasm.HEAPU8.length / 1e6) : "–";
 }
 
-async function measure(name: ModelName, backend: BackendName, batch: number, steps: number): Promise<Row> {
+/**
+ * Images/s of the second of two `train()` epochs of `images` synthetic faces (the first pays for kernel
+ * setup); "–" when `images` is 0.
+ */
+async function epochImagesPerSec(name: ModelName, batch: number, images: number): Promise<number | string> {
+  if (images <= 0) return "–";
+  try {
+    const data = syntheticDataset({ n: Math.ceil(images / 0.9), seed: 1 });
+    const result = await trainLoop(data, { model: name, epochs: 2, batchSize: batch, validation: 0.1 });
+    result.model.dispose();
+    return +result.history[1].images_per_sec.toPrecision(3);
+  } catch (e) {
+    return `failed: ${e instanceof Error ? e.message.slice(0, 60) : e}`;
+  }
+}
+
+/** One row: step, epoch and inference speed of `name` on `backend` (already started). */
+export async function measure(
+  name: ModelName,
+  backend: BackendName,
+  batch: number,
+  steps: number,
+  epochImages = EPOCH_IMAGES,
+): Promise<Row> {
   await initBackend({ backend });
   const model = createModel(name, { seed: 0 });
   const optimizer = tf.train.adam(1e-3);
@@ -46,25 +76,31 @@ async function measure(name: ModelName, backend: BackendName, batch: number, ste
   const microBatch = autoMicroBatch(model, batch);
   let train: number | string;
   try {
-    trainStep(model, optimizer, { x, y, mask }, { microBatch }); // warm-up (kernel setup, packing)
+    await trainStepAsync(model, optimizer, { x, y, mask }, { microBatch }); // warm-up (setup, packing)
     const t = performance.now();
-    for (let i = 0; i < steps; i++) trainStep(model, optimizer, { x, y, mask }, { microBatch });
+    for (let i = 0; i < steps; i++) await trainStepAsync(model, optimizer, { x, y, mask }, { microBatch });
     train = +(batch * steps * 1000 / (performance.now() - t)).toPrecision(3);
   } catch (e) {
     train = `failed: ${e instanceof Error ? e.message.slice(0, 60) : e}`;
   }
   const inferBatch = backend === "cpu" ? 8 : 64;
   const xi = tf.randomUniform([inferBatch, 96, 96, 1]) as tf.Tensor4D;
-  const predict = () => tf.tidy(() => (model.predict(xi) as tf.Tensor).dataSync());
-  predict();
+  // Asynchronous reads: webgpu's synchronous read needs an OffscreenCanvas, which Deno lacks.
+  const predict = async () => {
+    const y = tf.tidy(() => model.predict(xi) as tf.Tensor);
+    await y.data();
+    y.dispose();
+  };
+  await predict();
   const t = performance.now();
-  for (let i = 0; i < steps; i++) predict();
+  for (let i = 0; i < steps; i++) await predict();
   const infer = +(inferBatch * steps * 1000 / (performance.now() - t)).toPrecision(3);
   const row: Row = {
     model: name,
     backend,
     batch: microBatch < batch ? `${batch} (${Math.ceil(batch / microBatch)}×≤${microBatch})` : String(batch),
     trainImgS: train,
+    epochImgS: backend === "cpu" ? "–" : await epochImagesPerSec(name, batch, epochImages),
     inferImgS: backend === "cpu" ? `${infer} (b${inferBatch})` : infer,
     rssMB: Math.round(Deno.memoryUsage().rss / 1e6),
     heapMB: backend === "wasm" ? wasmHeapMB() : "–",
@@ -89,6 +125,7 @@ async function torchRows(): Promise<Row[] | string> {
         backend: `PyTorch ${json.torch} CPU, ${r.threads} thread${r.threads > 1 ? "s" : ""}`,
         batch: "32",
         trainImgS: r.train_img_s,
+        epochImgS: "–",
         inferImgS: r.infer_img_s,
         rssMB: NaN,
         heapMB: "–",
@@ -122,6 +159,9 @@ function ratios(rows: Row[], threads: number): string {
  * comparison of `train_turns.ts` instead.
  */
 export async function run(flags: string[] = []): Promise<string> {
+  if (flags.includes("--help")) {
+    return "deno task bench train [--vs-pytorch] [--fma-ab] [--rounds N] [--steps N] [--epoch-images N]";
+  }
   const turns = parseTurnOptions(flags);
   if (turns.vsPytorch || turns.fmaAb) return await runTurns(turns);
   const rows: Row[] = [];
@@ -137,10 +177,10 @@ export async function run(flags: string[] = []): Promise<string> {
   if (typeof torch !== "string") rows.push(...torch);
   const report = await initBackend({ backend: "wasm" });
   const lines = [
-    "| model | backend | batch (train) | train img/s | infer img/s (b64) | RSS MB | wasm heap MB |",
-    "|---|---|---|---|---|---|---|",
+    "| model | backend | batch (train) | step img/s | epoch img/s | infer img/s (b64) | RSS MB | wasm heap MB |",
+    "|---|---|---|---|---|---|---|---|",
     ...rows.map((r) =>
-      `| ${r.model} | ${r.backend} | ${r.batch} | ${r.trainImgS} | ${r.inferImgS} | ${
+      `| ${r.model} | ${r.backend} | ${r.batch} | ${r.trainImgS} | ${r.epochImgS} | ${r.inferImgS} | ${
         Number.isNaN(r.rssMB) ? "–" : r.rssMB
       } | ${r.heapMB} |`
     ),
@@ -148,7 +188,9 @@ export async function run(flags: string[] = []): Promise<string> {
     `wasm: ${report.threads} thread(s), SIMD ${report.simd}; ${STEPS} measured step(s) after one warm-up ` +
     `(LeNet: ${
       2 * STEPS
-    }, ResNet-50: 1); cpu LeNet at batch 4 (one step), inference batch 8. RSS is the whole process so far. ` +
+    }, ResNet-50: 1); epoch: the second of two \`train()\` epochs of ${EPOCH_IMAGES} synthetic faces ` +
+    `(augmented; validation not counted); cpu LeNet at batch 4 (one step), inference batch 8. RSS is the ` +
+    `whole process so far. FMA kernels: ${report.fma}. ` +
     `Passed over: ${JSON.stringify(first.reasons)}. Shared machine: timings are noisy.`,
   ];
   if (typeof torch === "string") lines.push("", torch);

@@ -31,7 +31,7 @@ import { NORM_SCALE, normalise } from "./models/normalise.ts";
 import { createModel, isModelName, MODEL_NAMES, type ModelName } from "./models/registry.ts";
 import type { EpochRecord, TrainProgress, TrainStartInfo } from "./progress.ts";
 import { Rng } from "./rng.ts";
-import { type StepBatch, trainStep } from "./train_step.ts";
+import { type StepBatch, trainStepAsync } from "./train_step.ts";
 
 /** Every hyper-parameter of a run, with its default in {@link DEFAULT_CONFIG}. */
 export interface TrainConfig {
@@ -342,7 +342,7 @@ export async function train(
         let loss: number;
         try {
           // "auto": on wasm, split a batch that would not fit the 4 GiB heap into micro-batches.
-          loss = trainStep(model, optimizer, batch, { microBatch: "auto" });
+          loss = await trainStepAsync(model, optimizer, batch, { microBatch: "auto" });
         } finally {
           tf.dispose([batch.x, batch.y, batch.mask]);
         }

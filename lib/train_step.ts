@@ -65,18 +65,7 @@ export function trainStep(
     throw new UsageError(`trainStep: microBatch must be a positive integer, got ${opts.microBatch}`);
   }
   if (micro >= size) {
-    // An explicit variable list fixes the order of Adam's moments to the model's weight order (the
-    // default, the engine's registration order, differs between a built and a loaded functional model).
-    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-    const loss = optimizer.minimize(
-      () => {
-        const pred = model.apply(batch.x, { training: true }) as tf.Tensor;
-        return maskedMse(pred, batch.y, batch.mask);
-      },
-      true,
-      vars,
-    );
-    if (!loss) throw new Error("trainStep: the optimizer returned no loss");
+    const loss = minimizeBatch(model, optimizer, batch);
     const value = loss.dataSync()[0];
     loss.dispose();
     return value;
@@ -84,6 +73,45 @@ export function trainStep(
   const { loss, grads } = accumulateGradients(model, batch, micro);
   optimizer.applyGradients(grads);
   tf.dispose(Object.values(grads));
+  return loss;
+}
+
+/**
+ * {@link trainStep} reading the loss asynchronously: on webgpu in Deno a synchronous read fails (tfjs reads
+ * through an `OffscreenCanvas`, which Deno lacks), so the training loop uses this. Micro-batches still read
+ * each pass's loss synchronously (webgpu never needs them: `"auto"` keeps the whole batch there).
+ */
+export async function trainStepAsync(
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  batch: StepBatch,
+  opts: TrainStepOptions = {},
+): Promise<number> {
+  const size = batch.x.shape[0];
+  const micro = opts.microBatch === "auto" ? autoMicroBatch(model, size) : opts.microBatch ?? size;
+  if (micro !== size || tf.getBackend() !== "webgpu") return trainStep(model, optimizer, batch, opts);
+  const loss = minimizeBatch(model, optimizer, batch);
+  try {
+    return (await loss.data())[0];
+  } finally {
+    loss.dispose();
+  }
+}
+
+/** One whole-batch step; returns the loss tensor (the caller reads and disposes it). */
+function minimizeBatch(model: tf.LayersModel, optimizer: tf.Optimizer, batch: StepBatch): tf.Scalar {
+  // An explicit variable list fixes the order of Adam's moments to the model's weight order (the
+  // default, the engine's registration order, differs between a built and a loaded functional model).
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const loss = optimizer.minimize(
+    () => {
+      const pred = model.apply(batch.x, { training: true }) as tf.Tensor;
+      return maskedMse(pred, batch.y, batch.mask);
+    },
+    true,
+    vars,
+  );
+  if (!loss) throw new Error("trainStep: the optimizer returned no loss");
   return loss;
 }
 

@@ -72,25 +72,28 @@ export type KeypointModel = KeypointPredictor & { model: tf.LayersModel; metadat
 export function modelPredictor(model: tf.LayersModel, name: string, batchSize = 64): KeypointPredictor {
   return {
     name,
-    predict(images: Float32Array, n: number): Promise<Float32Array> {
+    async predict(images: Float32Array, n: number): Promise<Float32Array> {
       if (images.length !== n * PIXELS) {
         throw new RangeError(`predict: ${images.length} pixels for ${n} faces (expected ${n * PIXELS})`);
       }
       const out = new Float32Array(n * NUM_COORDS);
       for (let start = 0; start < n; start += batchSize) {
         const b = Math.min(batchSize, n - start);
-        const values = tf.tidy(() => {
+        const pred = tf.tidy(() => {
           const x = tf.tensor4d(images.subarray(start * PIXELS, (start + b) * PIXELS), [
             b,
             IMAGE_SIZE,
             IMAGE_SIZE,
             1,
           ]);
-          return (model.predict(x) as tf.Tensor).dataSync() as Float32Array;
+          return model.predict(x) as tf.Tensor;
         });
+        // Read asynchronously: webgpu's synchronous read needs an OffscreenCanvas, which Deno lacks.
+        const values = await pred.data() as Float32Array;
+        pred.dispose();
         out.set(denormalise(values), start * NUM_COORDS);
       }
-      return Promise.resolve(out);
+      return out;
     },
   };
 }
