@@ -8,7 +8,8 @@ Usage: /usr/bin/python3 bench/torch_lenet.py [--steps 3] [--threads 1,2]
 
 --serve (bench/train_turns.ts): build and warm up one model, print {"torch": version}, then answer each
 line "step N" (N training steps on one batch) or "epoch N" (one pass over N in-memory images in shuffled
-batches of 32) with {"img_s": ..}.
+batches of 32) with {"img_s": .., "img_cpu_s": ..} (images per second of wall time and of process CPU
+time, all threads).
 """
 import argparse
 import json
@@ -78,11 +79,13 @@ def serve(threads: int) -> None:
     for line in sys.stdin:
         cmd, n = line.split()
         n = int(n)
+        c = time.process_time()
         if cmd == "step":
             t = time.perf_counter()
             for _ in range(n):
                 step(x, y, mask)
             img_s = 32 * n / (time.perf_counter() - t)
+            img_cpu_s = 32 * n / (time.process_time() - c)
         else:
             images = torch.rand(n, 1, 96, 96)
             targets = torch.rand(n, 30) * 2 - 1
@@ -93,7 +96,8 @@ def serve(threads: int) -> None:
                 idx = order[i:i + 32]
                 step(images[idx], targets[idx], present[idx])
             img_s = n / (time.perf_counter() - t)
-        print(json.dumps({"img_s": round(img_s, 2)}), flush=True)
+            img_cpu_s = n / (time.process_time() - c)
+        print(json.dumps({"img_s": round(img_s, 2), "img_cpu_s": round(img_cpu_s, 2)}), flush=True)
 
 
 def main() -> None:

@@ -5,9 +5,11 @@
  * once, one after the other, so that load from other jobs hits all sides alike; the report gives each
  * side's median images/s and the median of the per-round ratios. Then one whole epoch per side (the
  * training loop with batching, shuffling and, on wasm, augmentation) shows whether the loop keeps up with
- * its step.
+ * its step. Besides wall-clock images/s, images per CPU-second (the process's, all threads) are given: on
+ * a busy machine wall time mostly measures the other jobs, CPU time still measures the work.
  *
  * `deno task bench train --vs-pytorch [--fma-ab] [--rounds 5] [--steps 4] [--epoch-images 320]`
+ * (`--epoch-images 0`: no epochs)
  *
  * @module
  */
@@ -18,6 +20,8 @@ import { fmaRouting } from "../lib/kernels/fma_kernels.ts";
 import { createModel } from "../lib/models/mod.ts";
 import { train } from "../lib/train.ts";
 import { trainStep } from "../lib/train_step.ts";
+import { cpuMs } from "./kernels_bench.ts";
+import { UsageError } from "../lib/errors.ts";
 
 /** Options of {@link runTurns}. */
 export interface TurnOptions {
@@ -28,12 +32,25 @@ export interface TurnOptions {
   epochImages: number;
 }
 
-/** One competitor: a step measurement and an epoch measurement, each returning images/s. */
+/** Images per second of wall time and of CPU time. */
+interface Speed {
+  wall: number;
+  cpu: number;
+}
+
+/** One competitor: a step measurement and an epoch measurement. */
 interface Side {
   name: string;
-  step(steps: number): Promise<number>;
-  epoch(images: number): Promise<number>;
+  step(steps: number): Promise<Speed>;
+  epoch(images: number): Promise<Speed>;
   close?(): void;
+}
+
+/** Times `f` (wall and process CPU) and returns images per second of each. */
+async function speedOf(images: number, f: () => Promise<unknown> | unknown): Promise<Speed> {
+  const t = performance.now(), c = cpuMs();
+  await f();
+  return { wall: images * 1000 / (performance.now() - t), cpu: images * 1000 / (cpuMs() - c) };
 }
 
 const BATCH = 32;
@@ -44,8 +61,9 @@ export function parseTurnOptions(args: string[]): TurnOptions {
     const i = args.indexOf(name);
     if (i < 0) return fallback;
     const v = Number(args[i + 1]);
-    if (!Number.isInteger(v) || v < 1) {
-      throw new Error(`${name} needs a positive integer, got ${args[i + 1]}`);
+    const least = name === "--epoch-images" ? 0 : 1;
+    if (!Number.isInteger(v) || v < least) {
+      throw new UsageError(`${name} needs an integer ≥ ${least}, got ${args[i + 1]}`);
     }
     return v;
   };
@@ -77,20 +95,31 @@ function wasmSide(name: string, fma: boolean): Side {
   return {
     name,
     step: (steps) =>
-      Promise.resolve(withFma(() => {
-        const t = performance.now();
-        for (let i = 0; i < steps; i++) trainStep(model, optimizer, { x, y, mask });
-        return BATCH * steps * 1000 / (performance.now() - t);
-      })),
+      withFma(() =>
+        speedOf(BATCH * steps, () => {
+          for (let i = 0; i < steps; i++) trainStep(model, optimizer, { x, y, mask });
+        })
+      ),
     async epoch(images) {
       // Two epochs, the second measured: the first pays for kernel setup on the fresh model.
       const data = syntheticDataset({ n: Math.ceil(images / 0.9), seed: 1 });
       const before = fmaRouting.enabled;
       fmaRouting.enabled = fma;
+      // CPU from the end of epoch 2's first batch to the end of its last: batches − 1 full batches.
+      let first = 0, last = 0, batches = 0;
       try {
-        const result = await train(data, { model: "lenet", epochs: 2, batchSize: BATCH, validation: 0.1 });
+        const result = await train(data, { model: "lenet", epochs: 2, batchSize: BATCH, validation: 0.1 }, {
+          onBatch: (b) => {
+            if (b.epoch !== 2) return;
+            if (b.batch === 1) first = cpuMs();
+            if (b.batch === b.batches - 1) [last, batches] = [cpuMs(), b.batches - 2];
+          },
+        });
         result.model.dispose();
-        return result.history[1].images_per_sec;
+        return {
+          wall: result.history[1].images_per_sec,
+          cpu: batches > 0 ? batches * BATCH * 1000 / (last - first) : NaN,
+        };
       } finally {
         fmaRouting.enabled = before;
       }
@@ -138,11 +167,12 @@ async function torchSide(threads: number): Promise<Side | string> {
     }
     const version = JSON.parse(hello).torch as string;
     const writer = child.stdin.getWriter();
-    const ask = async (cmd: string): Promise<number> => {
+    const ask = async (cmd: string): Promise<Speed> => {
       await writer.write(new TextEncoder().encode(cmd + "\n"));
       const answer = await readLine();
       if (!answer) throw new Error(`PyTorch process ended during "${cmd}"`);
-      return JSON.parse(answer).img_s as number;
+      const { img_s, img_cpu_s } = JSON.parse(answer);
+      return { wall: img_s, cpu: img_cpu_s };
     };
     return {
       name: `PyTorch ${version} CPU, ${threads} thread${threads > 1 ? "s" : ""}`,
@@ -176,35 +206,40 @@ export async function runTurns(opts: TurnOptions): Promise<string> {
     if (typeof torch === "string") notes.push(torch);
     else sides.push(torch);
   }
-  const steps: number[][] = sides.map(() => []);
-  const epochs: number[][] = sides.map(() => []);
+  const steps: Speed[][] = sides.map(() => []);
+  const epochs: Speed[] = [];
   try {
     for (let r = 0; r < opts.rounds; r++) {
       // Alternate who goes first, so that neither side always follows the other's heat.
       const order = sides.map((_, i) => (i + r) % sides.length);
       for (const i of order) steps[i].push(await sides[i].step(opts.steps));
     }
-    for (const i of sides.map((_, i) => i)) epochs[i].push(await sides[i].epoch(opts.epochImages));
+    for (const side of sides) {
+      epochs.push(opts.epochImages > 0 ? await side.epoch(opts.epochImages) : { wall: NaN, cpu: NaN });
+    }
   } finally {
     for (const s of sides) s.close?.();
   }
+  const wall = (i: number) => steps[i].map((v) => v.wall);
+  const cpu = (i: number) => steps[i].map((v) => v.cpu);
   const lines = [
-    "| side | step img/s (median) | per round | epoch img/s | epoch ÷ step |",
-    "|---|---|---|---|---|",
-    ...sides.map((s, i) => {
-      const step = median(steps[i]);
-      return `| ${s.name} | ${fmt(step)} | ${steps[i].map(fmt).join(", ")} | ${fmt(epochs[i][0])} | ${
-        (epochs[i][0] / step).toFixed(2)
-      } |`;
-    }),
+    "| side | step img/s (median) | per round | step img per CPU-s | epoch img/s | epoch img per CPU-s | epoch ÷ step |",
+    "|---|---|---|---|---|---|---|",
+    ...sides.map((s, i) =>
+      `| ${s.name} | ${fmt(median(wall(i)))} | ${wall(i).map(fmt).join(", ")} | ${fmt(median(cpu(i)))} | ` +
+      `${fmt(epochs[i].wall)} | ${fmt(epochs[i].cpu)} | ${(epochs[i].wall / median(wall(i))).toFixed(2)} |`
+    ),
     "",
   ];
   for (let i = 1; i < sides.length; i++) {
-    const ratios = steps[0].map((v, r) => v / steps[i][r]);
+    const ratios = (of: (i: number) => number[]) => of(0).map((v, r) => v / of(i)[r]);
     lines.push(
-      `${sides[0].name} ÷ ${sides[i].name}: step ${median(ratios).toFixed(2)}× (median of ${opts.rounds} ` +
-        `in-turn rounds; per round ${ratios.map((v) => v.toFixed(2)).join(", ")}), epoch ` +
-        `${(epochs[0][0] / epochs[i][0]).toFixed(2)}×.`,
+      `${sides[0].name} ÷ ${sides[i].name}: step ${median(ratios(wall)).toFixed(2)}× wall-clock (median of ` +
+        `${opts.rounds} in-turn rounds; per round ${ratios(wall).map((v) => v.toFixed(2)).join(", ")}), ` +
+        `${median(ratios(cpu)).toFixed(2)}× per CPU-second; epoch ${
+          (epochs[0].wall / epochs[i].wall).toFixed(2)
+        }× ` +
+        `wall-clock, ${(epochs[0].cpu / epochs[i].cpu).toFixed(2)}× per CPU-second.`,
     );
   }
   lines.push(

@@ -71,7 +71,7 @@ const JOB_FIELDS = [
   "unitCols",
   "counter",
 ] as const;
-const MR = 4, NR = 8;
+const MR = 4, NR = 8; // the tile of fma_gemm.c
 const MAX_UNIT_ROW_TILES = 64;
 
 /**

@@ -140,26 +140,7 @@ export function fmaConvFilterGrad(
   dy: Info,
   g: ConvGeometry,
 ): Info | undefined {
-  const [nb, , , c] = x.shape;
-  const o = dy.shape[3];
-  const pixels = nb * g.oh * g.ow;
-  const engine = engineFor(backend, pixels * g.fh * g.fw * c * o);
-  if (!engine) return undefined;
-  const xp = padPositive(backend, x, g.pads);
-  const { pixels: depth, taps: rows } = convOffsets(xp.shape, g);
-  const dw = backend.makeOutput([g.fh, g.fw, c, o], "float32");
-  engine.gemm({
-    base: ptr(backend, xp),
-    rowOffsets: rows,
-    depthOffsets: depth,
-    b: ptr(backend, dy),
-    ldb: o,
-    c: ptr(backend, dw),
-    ldc: o,
-    cols: o,
-  });
-  if (xp !== x) free(backend, xp);
-  return dw;
+  return convProduct(backend, x, dy, [g.fh, g.fw, x.shape[3], dy.shape[3]], g, "taps");
 }
 
 /**
@@ -167,18 +148,34 @@ export function fmaConvFilterGrad(
  * the taps × input channels. Pads may be negative (crops). Undefined when the FMA path does not apply.
  */
 export function fmaConv(backend: BackendWasm, x: Info, filter: Info, g: ConvGeometry): Info | undefined {
+  return convProduct(backend, x, filter, [x.shape[0], g.oh, g.ow, filter.shape[3]], g, "pixels");
+}
+
+/**
+ * `out = gather(X)·right` over the padded input, with `rows` the taps (filter gradient; depth = pixels,
+ * right = dY) or the pixels (forward; depth = taps, right = the filter). Both right operands are
+ * `[depth, O]` with contiguous rows.
+ */
+function convProduct(
+  backend: BackendWasm,
+  x: Info,
+  right: Info,
+  outShape: number[],
+  g: ConvGeometry,
+  rows: "taps" | "pixels",
+): Info | undefined {
   const [nb, , , c] = x.shape;
-  const o = filter.shape[3];
+  const o = right.shape[3];
   const engine = engineFor(backend, nb * g.oh * g.ow * g.fh * g.fw * c * o);
   if (!engine) return undefined;
   const xp = padPositive(backend, x, g.pads);
-  const { pixels: rows, taps: depth } = convOffsets(xp.shape, g);
-  const out = backend.makeOutput([nb, g.oh, g.ow, o], "float32");
+  const { pixels, taps } = convOffsets(xp.shape, g);
+  const out = backend.makeOutput(outShape, "float32");
   engine.gemm({
     base: ptr(backend, xp),
-    rowOffsets: rows,
-    depthOffsets: depth,
-    b: ptr(backend, filter),
+    rowOffsets: rows === "taps" ? taps : pixels,
+    depthOffsets: rows === "taps" ? pixels : taps,
+    b: ptr(backend, right),
     ldb: o,
     c: ptr(backend, out),
     ldc: o,
