@@ -212,7 +212,12 @@ export async function runTurns(opts: TurnOptions): Promise<string> {
     for (let r = 0; r < opts.rounds; r++) {
       // Alternate who goes first, so that neither side always follows the other's heat.
       const order = sides.map((_, i) => (i + r) % sides.length);
-      for (const i of order) steps[i].push(await sides[i].step(opts.steps));
+      for (const i of order) {
+        steps[i].push(await sides[i].step(opts.steps));
+        // As it goes (stderr), so that a run cut short still tells something.
+        const { wall, cpu } = steps[i][r];
+        console.error(`round ${r + 1}: ${sides[i].name}: ${fmt(wall)} img/s, ${fmt(cpu)} img per CPU-s`);
+      }
     }
     for (const side of sides) {
       epochs.push(opts.epochImages > 0 ? await side.epoch(opts.epochImages) : { wall: NaN, cpu: NaN });
