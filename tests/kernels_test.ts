@@ -9,7 +9,7 @@ import { registerWasmKernels, WASM_KERNELS } from "../lib/kernels/mod.ts";
 import { fmaRouting } from "../lib/kernels/fma_kernels.ts";
 import { fmaEngine } from "../lib/kernels/fma.ts";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { maskedMse } from "../lib/train_step.ts";
+import { stepLosses } from "./_train_losses.ts";
 import { Rng } from "../lib/rng.ts";
 
 const TOL = 1e-4;
@@ -309,15 +309,7 @@ async function lossCurve(backend: string, steps: number, optimizer: () => tf.Opt
   const y = tf.tensor(randomArray(6 * 4, rng), [6, 4]);
   const mask = tf.tensor(Float32Array.from({ length: 24 }, (_, i) => (i % 5 === 0 ? 0 : 1)), [6, 4]);
   const opt = optimizer();
-  const losses: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const loss = opt.minimize(
-      () => maskedMse(model.apply(x, { training: true }) as tf.Tensor, y, mask),
-      true,
-    )!;
-    losses.push(loss.dataSync()[0]);
-    loss.dispose();
-  }
+  const losses = await stepLosses(model, opt, { x, y, mask }, steps);
   tf.dispose([x, y, mask, ...weights]);
   opt.dispose();
   model.dispose();

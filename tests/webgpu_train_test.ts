@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../lib/backend.ts";
-import { maskedMse } from "../lib/train_step.ts";
+import { stepLosses } from "./_train_losses.ts";
 import { train } from "../lib/train.ts";
 import { syntheticDataset } from "../lib/data/synthetic.ts";
 import { Rng } from "../lib/rng.ts";
@@ -46,15 +46,7 @@ async function lossCurve(steps: number): Promise<number[]> {
   const x = random([8, 24, 24, 1]), y = random([8, 6]);
   const mask = tf.onesLike(y);
   const opt = tf.train.sgd(0.02);
-  const losses: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const loss = opt.minimize(
-      () => maskedMse(model.apply(x, { training: true }) as tf.Tensor, y, mask),
-      true,
-    )!;
-    losses.push((await loss.data())[0]); // webgpu's dataSync needs a canvas, which Deno lacks
-    loss.dispose();
-  }
+  const losses = await stepLosses(model, opt, { x, y, mask }, steps);
   tf.dispose([x, y, mask]);
   opt.dispose();
   model.dispose();
