@@ -22,8 +22,8 @@ import {
   scale,
   shift,
   shiftScaleRotate,
-} from "../lib/augment.ts";
-import { Rng } from "../lib/rng.ts";
+} from "../lib/augment/augment.ts";
+import { Rng } from "../lib/core/rng.ts";
 
 const BATCH = 32;
 const PIXELS = 96 * 96;

@@ -19,11 +19,11 @@
  */
 import { join } from "node:path";
 import { initBackend } from "../lib/backend.ts";
-import { createFaceDetector } from "../lib/detect.ts";
+import { createFaceDetector } from "../lib/face/detect.ts";
 import { loadKeypointModel } from "../lib/models/mod.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
-import { Rng } from "../lib/rng.ts";
-import { meanFacePredictor } from "../lib/track.ts";
+import { Rng } from "../lib/core/rng.ts";
+import { meanFacePredictor } from "../lib/face/track.ts";
 import {
   ffmpegAvailable,
   framesFromImages,
@@ -31,7 +31,7 @@ import {
   type PredictVideoOptions,
   type VideoFrameResult,
   writeY4m,
-} from "../lib/video.ts";
+} from "../lib/video/ffmpeg_io.ts";
 
 const YTF = new URL("../../shared/data/ytf68/training/", import.meta.url).pathname;
 const PERSON = "Ethan_Hawke";

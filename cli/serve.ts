@@ -2,7 +2,7 @@
  * `deno task serve [--port N] [--host H] [--model DIR]`: a local web server (Deno.serve) for the live camera
  * page `web/index.html`, which runs face detection and the keypoint model in the browser.
  *
- * The page's script `web/app.ts` imports the library (`lib/track.ts`, `lib/detect.ts`, `lib/annotate.ts`,
+ * The page's script `web/app.ts` imports the library (`lib/face/track.ts`, `lib/face/detect.ts`, `lib/viz/annotate.ts`,
  * …) and npm's tfjs and OpenCV.js; it is bundled for the browser with `deno bundle` (esbuild) on the first
  * request and kept in memory (`--dev`: on every request). The few Deno/Node-only imports of `lib/` (sharp,
  * `node:path`, …), used only by functions the page never calls, stay external and an import map sends
@@ -18,7 +18,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, runCli, usage } from "./args.ts";
-import { UsageError } from "../lib/errors.ts";
+import { UsageError } from "../lib/core/errors.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const WEB = join(ROOT, "web");

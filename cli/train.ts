@@ -10,13 +10,13 @@
  */
 import { parseArgs, runCli, usage } from "./args.ts";
 import { BACKEND_NAMES, initBackend } from "../lib/backend.ts";
-import { readCheckpointState } from "../lib/checkpoint.ts";
-import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec.ts";
-import { UsageError } from "../lib/errors.ts";
-import { comparisonTable } from "../lib/evaluate.ts";
+import { readCheckpointState } from "../lib/train/checkpoint_io.ts";
+import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec_io.ts";
+import { UsageError } from "../lib/core/errors.ts";
+import { comparisonTable } from "../lib/evaluate/metrics.ts";
 import { MODEL_NAMES } from "../lib/models/registry.ts";
-import { formatDuration, terminalProgress } from "../lib/progress.ts";
-import { train } from "../lib/train.ts";
+import { formatDuration, terminalProgress } from "../lib/train/progress.ts";
+import { train } from "../lib/train/train_io.ts";
 
 const SPEC = {
   model: { type: "string", choices: MODEL_NAMES, required: true, description: "architecture to train" },

@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
-import { UsageError } from "./errors.ts";
+import { UsageError } from "./core/errors.ts";
 import { registerWasmKernels } from "./kernels/mod.ts";
 import { enableWasmThreads, finishWasmThreads } from "./kernels/wasm_threads.ts";
 

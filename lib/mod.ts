@@ -3,12 +3,12 @@
  *
  * - data: one {@link KeypointDataset} form; Kaggle CSV, 68-landmark and 300-W readers; the synthetic
  *   default; crops; splits; dataset names (`./data/mod.ts`)
- * - augmentation and face grids (`./augment.ts`, `./draw.ts`)
- * - backends and the wasm training kernels (`./backend.ts`, `./train_step.ts`)
- * - models, training, evaluation (`./models/mod.ts`, `./train.ts`, `./evaluate.ts`, `./progress.ts`)
- * - faces in photos and videos (`./detect.ts`, `./predict.ts`, `./annotate.ts`, `./end_to_end.ts`,
- *   `./video.ts`, `./track.ts`, `./smoothing.ts`)
- * - figures (`./plot.ts`); notebook set-up (`./notebook.ts`) is imported by the notebooks directly.
+ * - augmentation and face grids (`./augment/augment.ts`, `./viz/draw.ts`)
+ * - backends and the wasm training kernels (`./backend.ts`, `./train/train_step.ts`)
+ * - models, training, evaluation (`./models/mod.ts`, `./train/train_io.ts`, `./evaluate/metrics.ts`, `./train/progress.ts`)
+ * - faces in photos and videos (`./face/detect.ts`, `./face/predict.ts`, `./viz/annotate.ts`, `./evaluate/end_to_end_io.ts`,
+ *   `./video/ffmpeg_io.ts`, `./face/track.ts`, `./face/smoothing.ts`)
+ * - figures (`./viz/figures.ts`); notebook set-up (`./notebook.ts`) is imported by the notebooks directly.
  *
  * @example
  * ```ts
@@ -20,24 +20,24 @@
  *
  * @module
  */
-export * from "./constants.ts";
-export * from "./errors.ts";
-export * from "./rng.ts";
+export * from "./core/constants.ts";
+export * from "./core/errors.ts";
+export * from "./core/rng.ts";
 export * from "./data/mod.ts";
-export * from "./image_io.ts";
-export * from "./augment.ts";
-export * from "./draw.ts";
+export * from "./core/image_io.ts";
+export * from "./augment/augment.ts";
+export * from "./viz/draw.ts";
 export * from "./backend.ts";
-export * from "./train_step.ts";
+export * from "./train/train_step.ts";
 export * from "./models/mod.ts";
-export * from "./train.ts";
-export * from "./evaluate.ts";
-export * from "./progress.ts";
-export * from "./detect.ts";
-export * from "./predict.ts";
-export * from "./annotate.ts";
-export * from "./end_to_end.ts";
-export * from "./video.ts";
-export * from "./track.ts";
-export * from "./smoothing.ts";
-export * from "./plot.ts";
+export * from "./train/train_io.ts";
+export * from "./evaluate/metrics.ts";
+export * from "./train/progress.ts";
+export * from "./face/detect.ts";
+export * from "./face/predict.ts";
+export * from "./viz/annotate.ts";
+export * from "./evaluate/end_to_end_io.ts";
+export * from "./video/ffmpeg_io.ts";
+export * from "./face/track.ts";
+export * from "./face/smoothing.ts";
+export * from "./viz/figures.ts";

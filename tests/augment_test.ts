@@ -15,17 +15,17 @@ import {
   scale,
   shift,
   shiftScaleRotate,
-} from "../lib/augment.ts";
+} from "../lib/augment/augment.ts";
 import {
   FLIP_COLUMN_PAIRS,
   FLIP_KEYPOINT_PAIRS,
   KEYPOINT_COLUMNS,
   KEYPOINT_NAMES,
-} from "../lib/constants.ts";
+} from "../lib/core/constants.ts";
 import { assertDataset } from "../lib/data/dataset.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";
-import { UsageError } from "../lib/errors.ts";
-import { Rng } from "../lib/rng.ts";
+import { UsageError } from "../lib/core/errors.ts";
+import { Rng } from "../lib/core/rng.ts";
 
 // Small shims over node:assert (the JSR standard library is not reachable from our machines).
 function assert(cond: unknown, msg?: string): asserts cond {

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend.ts";
-import { UsageError } from "../lib/errors.ts";
+import { UsageError } from "../lib/core/errors.ts";
 
 function withEnv<T>(value: string | undefined, f: () => Promise<T>): Promise<T> {
   const old = Deno.env.get("FKD_BACKEND");

@@ -6,9 +6,9 @@ import {
   type GrayImage,
   loadOpenCv,
   THESIS_DETECTOR_OPTIONS,
-} from "../lib/detect.ts";
-import { DataError, UsageError } from "../lib/errors.ts";
-import { readGray } from "../lib/image_io.ts";
+} from "../lib/face/detect.ts";
+import { DataError, UsageError } from "../lib/core/errors.ts";
+import { readGray } from "../lib/core/image_io.ts";
 
 const assertEquals = (actual: unknown, expected: unknown, msg = "") =>
   assert.deepStrictEqual(actual, expected, msg);

@@ -7,11 +7,11 @@ import {
   gridPixel,
   KEYPOINT_SIDES,
   saveFaceGrid,
-} from "../lib/draw.ts";
-import { compose, horizontalFlip } from "../lib/augment.ts";
+} from "../lib/viz/draw.ts";
+import { compose, horizontalFlip } from "../lib/augment/augment.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";
-import { FLIP_KEYPOINT_PAIRS, KEYPOINT_NAMES } from "../lib/constants.ts";
-import { UsageError } from "../lib/errors.ts";
+import { FLIP_KEYPOINT_PAIRS, KEYPOINT_NAMES } from "../lib/core/constants.ts";
+import { UsageError } from "../lib/core/errors.ts";
 
 const PIXELS = 96 * 96;
 

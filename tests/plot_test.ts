@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { KEYPOINT_NAMES, NUM_COORDS } from "../lib/constants.ts";
+import { KEYPOINT_NAMES, NUM_COORDS } from "../lib/core/constants.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";
 import {
   barChart,
@@ -22,7 +22,7 @@ import {
   PLOTLY_MIME,
   saveFigure,
   show,
-} from "../lib/plot.ts";
+} from "../lib/viz/figures.ts";
 
 const assertEquals = (actual: unknown, expected: unknown) => assert.deepStrictEqual(actual, expected);
 const assertAlmostEquals = (actual: number, expected: number, tolerance: number) =>

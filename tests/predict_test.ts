@@ -2,13 +2,18 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
-import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../lib/constants.ts";
+import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../lib/core/constants.ts";
 import { type CropBox, fromCropCoords, squareBoxAround } from "../lib/data/crop.ts";
-import { landmarks68ToKaggle15 } from "../lib/data/landmarks68.ts";
-import { createFaceDetector, type FaceBox, type FaceDetector, type GrayImage } from "../lib/detect.ts";
-import { type EndToEndImage, evaluateEndToEnd, faceNme, matchDetection } from "../lib/end_to_end.ts";
-import { DataError, UsageError } from "../lib/errors.ts";
-import { readGray, readRgb, writeGrayPng } from "../lib/image_io.ts";
+import { landmarks68ToKaggle15 } from "../lib/data/landmarks68_io.ts";
+import { createFaceDetector, type FaceBox, type FaceDetector, type GrayImage } from "../lib/face/detect.ts";
+import {
+  type EndToEndImage,
+  evaluateEndToEnd,
+  faceNme,
+  matchDetection,
+} from "../lib/evaluate/end_to_end_io.ts";
+import { DataError, UsageError } from "../lib/core/errors.ts";
+import { readGray, readRgb, writeGrayPng } from "../lib/core/image_io.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
 import { makeMetadata, saveKeypointModel } from "../lib/models/mod.ts";
 import {
@@ -17,8 +22,8 @@ import {
   predictFaces,
   predictImageFile,
   type PredictionResult,
-} from "../lib/predict.ts";
-import { ANNOTATION_COLOURS } from "../lib/annotate.ts";
+} from "../lib/face/predict.ts";
+import { ANNOTATION_COLOURS } from "../lib/viz/annotate.ts";
 
 const assertEquals = (actual: unknown, expected: unknown, msg = "") =>
   assert.deepStrictEqual(actual, expected, msg);

@@ -12,8 +12,8 @@ import * as tf from "@tensorflow/tfjs";
 import { chromium } from "playwright-core";
 import { externalImports, startServer, stubModule } from "../cli/serve.ts";
 import { makeMetadata, normalise, saveKeypointModel } from "../lib/models/mod.ts";
-import { meanFaceInCrop } from "../lib/track.ts";
-import { framesFromImages, writeY4m } from "../lib/video.ts";
+import { meanFaceInCrop } from "../lib/face/track.ts";
+import { framesFromImages, writeY4m } from "../lib/video/ffmpeg_io.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const HAVE_CHROMIUM = await Deno.stat(CHROMIUM).then(() => true, () => false);

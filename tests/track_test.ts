@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { IMAGE_SIZE, KEYPOINT_NAMES } from "../lib/constants.ts";
+import { IMAGE_SIZE, KEYPOINT_NAMES } from "../lib/core/constants.ts";
 import { type CropBox, cropToFace, toCropCoords } from "../lib/data/crop.ts";
-import type { FaceBox } from "../lib/detect.ts";
-import { readGray, readRgb } from "../lib/image_io.ts";
+import type { FaceBox } from "../lib/face/detect.ts";
+import { readGray, readRgb } from "../lib/core/image_io.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
-import { cropBoxForDetection } from "../lib/predict.ts";
-import { FaceTracker, fitMeanFace, MEAN_FACE, meanFaceInCrop, meanFacePredictor } from "../lib/track.ts";
+import { cropBoxForDetection } from "../lib/face/predict.ts";
+import { FaceTracker, fitMeanFace, MEAN_FACE, meanFaceInCrop, meanFacePredictor } from "../lib/face/track.ts";
 import { rgbToGrayBytes, shrinkCrop } from "../web/frame.ts";
 
 /** A synthetic frame: one face, given by its landmark-box centre and size, moving from frame to frame. */

@@ -9,10 +9,10 @@
  */
 import { basename, join } from "node:path";
 import { initBackend } from "../lib/backend.ts";
-import { createFaceDetector } from "../lib/detect.ts";
+import { createFaceDetector } from "../lib/face/detect.ts";
 import { loadKeypointModel } from "../lib/models/mod.ts";
-import { FigureRenderer, learningCurves, saveFigure } from "../lib/plot.ts";
-import { annotateResult, predictImageFile } from "../lib/predict.ts";
+import { FigureRenderer, learningCurves, saveFigure } from "../lib/viz/figures.ts";
+import { annotateResult, predictImageFile } from "../lib/face/predict.ts";
 
 const OUT = "docs/figures";
 const NOTEBOOK_FIGURES = [

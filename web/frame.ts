@@ -8,7 +8,7 @@
  * @module
  */
 
-import { IMAGE_SIZE } from "../lib/constants.ts";
+import { IMAGE_SIZE } from "../lib/core/constants.ts";
 import type { CropBox } from "../lib/data/crop.ts";
 
 /** sRGB byte → linear light. */

@@ -21,7 +21,7 @@
  * @module
  */
 import sharp from "sharp";
-import { IMAGE_SIZE } from "../constants.ts";
+import { IMAGE_SIZE } from "../core/constants.ts";
 
 /** A square in original-image pixels: top-left pixel (`x`, `y`) and side `size`, all integers. */
 export interface CropBox {

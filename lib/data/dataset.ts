@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { IMAGE_SIZE, NUM_COORDS } from "../constants.ts";
+import { IMAGE_SIZE, NUM_COORDS } from "../core/constants.ts";
 import type { KeypointDataset } from "./types.ts";
 
 /** Pixels in one 96×96 face. */

@@ -25,9 +25,9 @@
  *
  * @module
  */
-import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../constants.ts";
-import { UsageError } from "../errors.ts";
-import { Rng } from "../rng.ts";
+import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../core/constants.ts";
+import { UsageError } from "../core/errors.ts";
+import { Rng } from "../core/rng.ts";
 import { PIXELS } from "./dataset.ts";
 import type { KeypointDataset } from "./types.ts";
 

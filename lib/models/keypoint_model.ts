@@ -6,8 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../constants.ts";
-import { DataError } from "../errors.ts";
+import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../core/constants.ts";
+import { DataError } from "../core/errors.ts";
 import { PIXELS } from "../data/dataset.ts";
 import type { KeypointPredictor } from "./types.ts";
 import {
@@ -18,7 +18,7 @@ import {
   resolveModelDir,
   toFloat16Artifacts,
   writeArtifacts,
-} from "./io.ts";
+} from "./artifacts_io.ts";
 import { denormalise, NORMALISATION } from "./normalise.ts";
 import type { ModelName } from "./registry.ts";
 

@@ -19,17 +19,22 @@
  * @module
  */
 
-import { IBUG68_OUTER_EYE_CORNERS, KEYPOINT_NAMES, NUM_LANDMARKS_68 } from "./constants.ts";
-import { landmarks68ToKaggle15 } from "./data/landmarks68.ts";
-import { pointBounds } from "./data/crop.ts";
-import type { CropSource, KeypointDataset } from "./data/types.ts";
-import { createFaceDetector, type FaceBox, type FaceDetector, type FaceDetectorOptions } from "./detect.ts";
-import { UsageError } from "./errors.ts";
-import { readGray } from "./image_io.ts";
-import type { KeypointPredictor } from "./models/types.ts";
-import { loadKeypointModel } from "./models/mod.ts";
-import { loadDataset } from "./data/spec.ts";
-import { predictFaces, type PredictOptions } from "./predict.ts";
+import { IBUG68_OUTER_EYE_CORNERS, KEYPOINT_NAMES, NUM_LANDMARKS_68 } from "../core/constants.ts";
+import { landmarks68ToKaggle15 } from "../data/landmarks68_io.ts";
+import { pointBounds } from "../data/crop.ts";
+import type { CropSource, KeypointDataset } from "../data/types.ts";
+import {
+  createFaceDetector,
+  type FaceBox,
+  type FaceDetector,
+  type FaceDetectorOptions,
+} from "../face/detect.ts";
+import { UsageError } from "../core/errors.ts";
+import { readGray } from "../core/image_io.ts";
+import type { KeypointPredictor } from "../models/types.ts";
+import { loadKeypointModel } from "../models/mod.ts";
+import { loadDataset } from "../data/spec_io.ts";
+import { predictFaces, type PredictOptions } from "../face/predict.ts";
 
 /** The summary `deno task evaluate --end-to-end --json` prints. */
 export interface EndToEndReport {

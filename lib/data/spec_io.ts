@@ -14,17 +14,17 @@
  *
  * @example
  * ```ts
- * import { describeDataset, loadDataset } from "./spec.ts";
+ * import { describeDataset, loadDataset } from "./spec_io.ts";
  * const ds = await loadDataset(Deno.args[0] ?? "synthetic:500");
  * console.log(describeDataset(ds));
  * ```
  *
  * @module
  */
-import { KEYPOINT_NAMES, NUM_COORDS, NUM_KEYPOINTS } from "../constants.ts";
-import { UsageError } from "../errors.ts";
-import { readKaggleCsv } from "./kaggle.ts";
-import { readLandmarks68Folder, readPtsFolder } from "./landmarks68.ts";
+import { KEYPOINT_NAMES, NUM_COORDS, NUM_KEYPOINTS } from "../core/constants.ts";
+import { UsageError } from "../core/errors.ts";
+import { readKaggleCsv } from "./kaggle_io.ts";
+import { readLandmarks68Folder, readPtsFolder } from "./landmarks68_io.ts";
 import { syntheticDataset } from "./synthetic.ts";
 import type { KeypointDataset } from "./types.ts";
 

@@ -13,7 +13,7 @@
  * @example
  * ```ts
  * import { createFaceDetector } from "./detect.ts";
- * import { loadKeypointModel } from "./models/mod.ts";
+ * import { loadKeypointModel } from "../models/mod.ts";
  * import { predictImageFile } from "./predict.ts";
  *
  * const result = await predictImageFile("photo.jpg", await createFaceDetector(), await loadKeypointModel(dir));
@@ -23,13 +23,13 @@
  * @module
  */
 
-import { IMAGE_SIZE, KEYPOINT_NAMES, type KeypointName, NUM_COORDS } from "./constants.ts";
-import { type CropBox, cropToFace, DEFAULT_CROP_MARGIN, fromCropCoords } from "./data/crop.ts";
+import { IMAGE_SIZE, KEYPOINT_NAMES, type KeypointName, NUM_COORDS } from "../core/constants.ts";
+import { type CropBox, cropToFace, DEFAULT_CROP_MARGIN, fromCropCoords } from "../data/crop.ts";
 import type { FaceBox, FaceDetector, GrayImage } from "./detect.ts";
-import { UsageError } from "./errors.ts";
-import { readGray, readRgb } from "./image_io.ts";
-import type { KeypointPredictor } from "./models/types.ts";
-import { type AnnotatedFace, type AnnotateOptions, writeAnnotatedPng } from "./annotate.ts";
+import { UsageError } from "../core/errors.ts";
+import { readGray, readRgb } from "../core/image_io.ts";
+import type { KeypointPredictor } from "../models/types.ts";
+import { type AnnotatedFace, type AnnotateOptions, writeAnnotatedPng } from "../viz/annotate.ts";
 
 /** One face found in a photo: the detector's box and the 15 keypoints, in the photo's pixels. */
 export interface PredictedFace {

@@ -13,9 +13,9 @@ import {
   NUM_COORDS,
   NUM_KEYPOINTS,
   OUTER_EYE_CORNERS,
-} from "./constants.ts";
-import { PIXELS } from "./data/dataset.ts";
-import type { KeypointPredictor } from "./models/types.ts";
+} from "../core/constants.ts";
+import { PIXELS } from "../data/dataset.ts";
+import type { KeypointPredictor } from "../models/types.ts";
 
 /** Metrics of one set of predictions. NaN (JSON `null`) where nothing could be measured. */
 export interface Metrics {

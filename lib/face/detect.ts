@@ -14,7 +14,7 @@
  * @example
  * ```ts
  * import { createFaceDetector } from "./detect.ts";
- * import { readGray } from "./image_io.ts";
+ * import { readGray } from "../core/image_io.ts";
  *
  * const detector = await createFaceDetector();
  * const faces = detector.detect(await readGray("data/portraits/astronaut.png"));
@@ -26,8 +26,8 @@
 
 import cvModule from "@techstark/opencv-js";
 import { fileURLToPath } from "node:url";
-import { DataError, UsageError } from "./errors.ts";
-import type { GrayImage } from "./data/crop.ts";
+import { DataError, UsageError } from "../core/errors.ts";
+import type { GrayImage } from "../data/crop.ts";
 
 export type { GrayImage };
 
@@ -65,7 +65,7 @@ export interface FaceDetector {
 
 /** The frontal-face cascade shipped in `data/` (Intel License, text inside the file). */
 export const DEFAULT_CASCADE_PATH: string = fileURLToPath(
-  new URL("../data/haarcascade_frontalface_default.xml", import.meta.url),
+  new URL("../../data/haarcascade_frontalface_default.xml", import.meta.url),
 );
 
 /** The detector defaults: scale factor 1.1, 5 neighbours, faces of at least 30 pixels, no maximum. */

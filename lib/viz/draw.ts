@@ -15,13 +15,13 @@
  * @module
  */
 import sharp from "sharp";
-import type { Augmenter } from "./augment.ts";
-import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "./constants.ts";
-import { PIXELS } from "./data/dataset.ts";
-import type { KeypointDataset } from "./data/types.ts";
-import { UsageError } from "./errors.ts";
-import { Rng } from "./rng.ts";
-import { writeFileAtomic } from "./atomic.ts";
+import type { Augmenter } from "../augment/augment.ts";
+import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../core/constants.ts";
+import { PIXELS } from "../data/dataset.ts";
+import type { KeypointDataset } from "../data/types.ts";
+import { UsageError } from "../core/errors.ts";
+import { Rng } from "../core/rng.ts";
+import { writeFileAtomic } from "../core/atomic_io.ts";
 
 /** An RGB colour, 0–255 per channel. */
 export type Rgb = readonly [number, number, number];

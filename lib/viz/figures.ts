@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import { missingKeypointsChart, saveFigure } from "./plot.ts";
+ * import { missingKeypointsChart, saveFigure } from "./figures.ts";
  * const fig = missingKeypointsChart(dataset);
  * await saveFigure(fig, "outputs/figures/missing"); // missing.html + missing.png
  * ```
@@ -17,10 +17,10 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS, NUM_KEYPOINTS } from "./constants.ts";
-import type { KeypointDataset } from "./data/types.ts";
-import { Rng } from "./rng.ts";
-import { writeFileAtomic } from "./atomic.ts";
+import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS, NUM_KEYPOINTS } from "../core/constants.ts";
+import type { KeypointDataset } from "../data/types.ts";
+import { Rng } from "../core/rng.ts";
+import { writeFileAtomic } from "../core/atomic_io.ts";
 
 /** One plotly trace (`{type: "bar", x, y, …}`); see plotly.js's reference for the fields. */
 export type Trace = { type: string; [key: string]: unknown };
@@ -620,7 +620,7 @@ export const PLOTLY_BUNDLE_NAME = "plotly.js";
  * the package has not been fetched yet (a fresh clone).
  */
 export async function plotlyBundlePath(): Promise<string> {
-  const root = fileURLToPath(new URL("..", import.meta.url));
+  const root = fileURLToPath(new URL("../..", import.meta.url));
   const path = join(root, "node_modules", "plotly.js-dist", "plotly.js");
   if (await exists(path)) return path;
   const install = await new Deno.Command(Deno.execPath(), { args: ["install"], cwd: root, stdout: "null" })

@@ -29,10 +29,16 @@
  * @module
  */
 
-import { IMAGE_SIZE, KEYPOINT_NAMES, type KeypointName, NUM_COORDS, NUM_KEYPOINTS } from "./constants.ts";
-import { type CropBox, DEFAULT_CROP_MARGIN, fromCropCoords } from "./data/crop.ts";
+import {
+  IMAGE_SIZE,
+  KEYPOINT_NAMES,
+  type KeypointName,
+  NUM_COORDS,
+  NUM_KEYPOINTS,
+} from "../core/constants.ts";
+import { type CropBox, DEFAULT_CROP_MARGIN, fromCropCoords } from "../data/crop.ts";
 import type { FaceBox } from "./detect.ts";
-import type { KeypointPredictor } from "./models/types.ts";
+import type { KeypointPredictor } from "../models/types.ts";
 import { cropBoxForDetection, type PredictedFace } from "./predict.ts";
 import { createSmoother, type Smoother, type SmoothingSpec } from "./smoothing.ts";
 

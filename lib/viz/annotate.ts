@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * import { writeAnnotatedPng } from "./annotate.ts";
- * import { readRgb } from "./image_io.ts";
+ * import { readRgb } from "../core/image_io.ts";
  *
  * const rgb = await readRgb("data/portraits/astronaut.png");
  * await writeAnnotatedPng("outputs/astronaut.png", rgb, [
@@ -21,8 +21,8 @@
 
 import sharp from "sharp";
 import { Buffer } from "node:buffer";
-import { UsageError } from "./errors.ts";
-import { writeFileAtomic } from "./atomic.ts";
+import { UsageError } from "../core/errors.ts";
+import { writeFileAtomic } from "../core/atomic_io.ts";
 
 /** An RGB image: three bytes per pixel, row-major. */
 export interface RgbImage {

@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { basename, dirname, join, resolve } from "node:path";
-import { DataError, UsageError } from "../errors.ts";
+import { DataError, UsageError } from "../core/errors.ts";
 
 /** File names inside a model folder. */
 export const MODEL_JSON = "model.json";

@@ -26,11 +26,11 @@
  */
 // @ts-types="@types/papaparse"
 import Papa from "papaparse";
-import { KEYPOINT_COLUMNS, NUM_COORDS } from "../constants.ts";
-import { DataError, UsageError } from "../errors.ts";
+import { KEYPOINT_COLUMNS, NUM_COORDS } from "../core/constants.ts";
+import { DataError, UsageError } from "../core/errors.ts";
 import { PIXELS } from "./dataset.ts";
 import type { KeypointDataset } from "./types.ts";
-import { writeFileAtomicWith } from "../atomic.ts";
+import { writeFileAtomicWith } from "../core/atomic_io.ts";
 
 /** Options of {@link readKaggleCsv}. */
 export interface ReadKaggleOptions {

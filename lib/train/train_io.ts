@@ -17,20 +17,20 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { augmentBatch, type Augmenter, defaultAugmentation } from "./augment.ts";
-import { type CheckpointContent, loadCheckpoint, saveCheckpoint, type TrainState } from "./checkpoint.ts";
-import { IMAGE_SIZE, NUM_COORDS } from "./constants.ts";
-import { completeOnly, PIXELS } from "./data/dataset.ts";
-import { groupSplit, randomSplit } from "./data/split.ts";
-import type { KeypointDataset } from "./data/types.ts";
-import { DataError, UsageError } from "./errors.ts";
-import { evaluate, type Metrics } from "./evaluate.ts";
-import { artifactsToModel, modelToArtifacts } from "./models/io.ts";
-import { makeMetadata, modelPredictor } from "./models/keypoint_model.ts";
-import { NORM_SCALE, normalise } from "./models/normalise.ts";
-import { createModel, isModelName, MODEL_NAMES, type ModelName } from "./models/registry.ts";
+import { augmentBatch, type Augmenter, defaultAugmentation } from "../augment/augment.ts";
+import { type CheckpointContent, loadCheckpoint, saveCheckpoint, type TrainState } from "./checkpoint_io.ts";
+import { IMAGE_SIZE, NUM_COORDS } from "../core/constants.ts";
+import { completeOnly, PIXELS } from "../data/dataset.ts";
+import { groupSplit, randomSplit } from "../data/split.ts";
+import type { KeypointDataset } from "../data/types.ts";
+import { DataError, UsageError } from "../core/errors.ts";
+import { evaluate, type Metrics } from "../evaluate/metrics.ts";
+import { artifactsToModel, modelToArtifacts } from "../models/artifacts_io.ts";
+import { makeMetadata, modelPredictor } from "../models/keypoint_model.ts";
+import { NORM_SCALE, normalise } from "../models/normalise.ts";
+import { createModel, isModelName, MODEL_NAMES, type ModelName } from "../models/registry.ts";
 import type { EpochRecord, TrainProgress, TrainStartInfo } from "./progress.ts";
-import { Rng } from "./rng.ts";
+import { Rng } from "../core/rng.ts";
 import { type StepBatch, trainStep } from "./train_step.ts";
 
 /** Every hyper-parameter of a run, with its default in {@link DEFAULT_CONFIG}. */
@@ -250,7 +250,7 @@ function setLearningRate(optimizer: tf.AdamOptimizer, lr: number): void {
 
 /**
  * Trains a model. `data` is one dataset (split into training and validation by `config.validation`) or a
- * ready pair. Progress goes to `progress` (see `lib/progress.ts` for a terminal bar and a notebook view).
+ * ready pair. Progress goes to `progress` (see `lib/train/progress.ts` for a terminal bar and a notebook view).
  *
  * Throws `UsageError` for a bad option or a checkpoint of another model, and
  * {@link TrainingDivergedError} when the loss becomes NaN or explodes; the run folder then keeps the

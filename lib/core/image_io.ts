@@ -20,7 +20,7 @@
  */
 import sharp from "sharp";
 import { DataError } from "./errors.ts";
-import { writeFileAtomic } from "./atomic.ts";
+import { writeFileAtomic } from "./atomic_io.ts";
 
 /** A decoded 8-bit image: `data` holds `width × height × channels` bytes, row-major, channels interleaved. */
 export interface RawImage {

@@ -11,7 +11,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { UsageError } from "./errors.ts";
+import { UsageError } from "../core/errors.ts";
 
 /**
  * Mean squared error over the present coordinates only: `sum(mask·(pred−target)²) / max(1, sum(mask))`.

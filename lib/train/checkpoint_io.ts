@@ -17,9 +17,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import { DataError, UsageError } from "./errors.ts";
-import { readArtifacts, replaceDir, resolveModelDir, writeArtifacts } from "./models/io.ts";
-import { type ModelMetadata, readMetadata, writeModelFolder } from "./models/keypoint_model.ts";
+import { DataError, UsageError } from "../core/errors.ts";
+import { readArtifacts, replaceDir, resolveModelDir, writeArtifacts } from "../models/artifacts_io.ts";
+import { type ModelMetadata, readMetadata, writeModelFolder } from "../models/keypoint_model.ts";
 import type { EpochRecord } from "./progress.ts";
 
 /** Sub-folder with the last epoch's state. */

@@ -17,18 +17,18 @@
  * @example
  * ```ts
  * import { compose, horizontalFlip, rotate, brightness } from "./augment.ts";
- * import { Rng } from "./rng.ts";
+ * import { Rng } from "../core/rng.ts";
  * const aug = compose([horizontalFlip({ p: 0.5 }), rotate({ p: 1, limit: 15 }), brightness({ limit: 0.1 })]);
  * const { image, keypoints } = aug.apply(face, points, new Rng(0)); // new arrays; inputs untouched
  * ```
  *
  * @module
  */
-import { FLIP_KEYPOINT_PAIRS, IMAGE_SIZE, NUM_COORDS, NUM_KEYPOINTS } from "./constants.ts";
-import { maskFromKeypoints, PIXELS } from "./data/dataset.ts";
-import type { KeypointDataset } from "./data/types.ts";
-import { UsageError } from "./errors.ts";
-import { Rng } from "./rng.ts";
+import { FLIP_KEYPOINT_PAIRS, IMAGE_SIZE, NUM_COORDS, NUM_KEYPOINTS } from "../core/constants.ts";
+import { maskFromKeypoints, PIXELS } from "../data/dataset.ts";
+import type { KeypointDataset } from "../data/types.ts";
+import { UsageError } from "../core/errors.ts";
+import { Rng } from "../core/rng.ts";
 
 // ---------------------------------------------------------------------------------------------------------
 // Affine matrices

@@ -1,7 +1,7 @@
 /**
  * Keypoints on video files: frames are decoded by FFmpeg into raw RGB over a pipe, faces found and their
  * keypoints predicted on every frame (or every n-th), optionally followed between detections
- * (`lib/track.ts`) and smoothed over time (`lib/smoothing.ts`), and an annotated copy written through a
+ * (`lib/face/track.ts`) and smoothed over time (`lib/face/smoothing.ts`), and an annotated copy written through a
  * second FFmpeg pipe with the same frame rate and size (H.264 in MP4 where FFmpeg has libx264).
  *
  * FFmpeg is Debian's `ffmpeg` package (`apt-get install ffmpeg`, which brings `ffprobe`); set
@@ -10,9 +10,9 @@
  *
  * @example
  * ```ts
- * import { createFaceDetector } from "./detect.ts";
- * import { loadKeypointModel } from "./models/mod.ts";
- * import { predictVideoFile } from "./video.ts";
+ * import { createFaceDetector } from "../face/detect.ts";
+ * import { loadKeypointModel } from "../models/mod.ts";
+ * import { predictVideoFile } from "./ffmpeg_io.ts";
  *
  * const summary = await predictVideoFile("clip.mp4", await createFaceDetector(), await loadKeypointModel(dir), {
  *   out: "outputs/predictions/clip.mp4",
@@ -29,14 +29,14 @@
 import sharp from "sharp";
 import { Buffer } from "node:buffer";
 import { extname } from "node:path";
-import { type AnnotateOptions, annotationSvg } from "./annotate.ts";
-import { cropToFace, DEFAULT_CROP_MARGIN } from "./data/crop.ts";
-import type { FaceDetector, GrayImage } from "./detect.ts";
-import { DataError, UsageError } from "./errors.ts";
-import type { KeypointPredictor } from "./models/types.ts";
-import { parseSmoothing, type SmoothingSpec } from "./smoothing.ts";
-import { FaceTracker, type TrackedFace } from "./track.ts";
-import { writeFileAtomic } from "./atomic.ts";
+import { type AnnotateOptions, annotationSvg } from "../viz/annotate.ts";
+import { cropToFace, DEFAULT_CROP_MARGIN } from "../data/crop.ts";
+import type { FaceDetector, GrayImage } from "../face/detect.ts";
+import { DataError, UsageError } from "../core/errors.ts";
+import type { KeypointPredictor } from "../models/types.ts";
+import { parseSmoothing, type SmoothingSpec } from "../face/smoothing.ts";
+import { FaceTracker, type TrackedFace } from "../face/track.ts";
+import { writeFileAtomic } from "../core/atomic_io.ts";
 
 /** File extensions treated as video (case-insensitive). */
 export const VIDEO_EXTENSIONS = [
