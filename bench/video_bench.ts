@@ -18,7 +18,7 @@
  * @module
  */
 import { join } from "node:path";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend_io.ts";
 import { createFaceDetector } from "../lib/face/detect.ts";
 import { loadKeypointModel } from "../lib/models/mod.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";

@@ -13,7 +13,7 @@
  * @module
  */
 import { parseArgs, runCli, usage } from "./args.ts";
-import { BACKEND_NAMES, initBackend } from "../lib/backend.ts";
+import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
 import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec_io.ts";
 import { comparisonTable, evaluate, perKeypointTable, predictWithFlipTta } from "../lib/evaluate/metrics.ts";
 import { loadKeypointModel } from "../lib/models/keypoint_model.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 import { parseArgs, runCli, usage } from "./args.ts";
-import { BACKEND_NAMES, initBackend } from "../lib/backend.ts";
+import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
 import { readCheckpointState } from "../lib/train/checkpoint_io.ts";
 import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec_io.ts";
 import { UsageError } from "../lib/core/errors.ts";

@@ -4,7 +4,7 @@
  * - data: one {@link KeypointDataset} form; Kaggle CSV, 68-landmark and 300-W readers; the synthetic
  *   default; crops; splits; dataset names (`./data/mod.ts`)
  * - augmentation and face grids (`./augment/augment.ts`, `./viz/draw.ts`)
- * - backends and the wasm training kernels (`./backend.ts`, `./train/train_step.ts`)
+ * - backends and the wasm training kernels (`./backend_io.ts`, `./train/train_step.ts`)
  * - models, training, evaluation (`./models/mod.ts`, `./train/train_io.ts`, `./evaluate/metrics.ts`, `./train/progress.ts`)
  * - faces in photos and videos (`./face/detect.ts`, `./face/predict.ts`, `./viz/annotate.ts`, `./evaluate/end_to_end_io.ts`,
  *   `./video/ffmpeg_io.ts`, `./face/track.ts`, `./face/smoothing.ts`)
@@ -27,7 +27,7 @@ export * from "./data/mod.ts";
 export * from "./core/image_io.ts";
 export * from "./augment/augment.ts";
 export * from "./viz/draw.ts";
-export * from "./backend.ts";
+export * from "./backend_io.ts";
 export * from "./train/train_step.ts";
 export * from "./models/mod.ts";
 export * from "./train/train_io.ts";

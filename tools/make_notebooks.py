@@ -239,7 +239,7 @@ tfjs picks WebGPU where a real GPU is there, else our WASM backend (with the pro
 gradient kernels), else the slow CPU backend. `FKD_BACKEND=wasm|webgpu|cpu` forces one.
 """),
         code("""
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend_io.ts";
 const backend = await initBackend();
 backend
 """),
@@ -386,7 +386,7 @@ const nb = await setupNotebook("05");
 nb
 """),
     code("""
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend_io.ts";
 import { loadKeypointModel } from "../lib/models/mod.ts";
 import { resolveConfig, prepareData } from "../lib/train/train_io.ts";
 const backend = await initBackend();

@@ -8,7 +8,7 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend_io.ts";
 import { createFaceDetector } from "../lib/face/detect.ts";
 import { loadKeypointModel } from "../lib/models/mod.ts";
 import { FigureRenderer, learningCurves, saveFigure } from "../lib/viz/figures.ts";

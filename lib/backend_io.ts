@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { UsageError } from "./core/errors.ts";
 import { registerWasmKernels } from "./kernels/mod.ts";
-import { enableWasmThreads, finishWasmThreads } from "./kernels/wasm_threads.ts";
+import { enableWasmThreads, finishWasmThreads } from "./kernels/wasm_threads_io.ts";
 
 /** The backends this library can run on, best first. */
 export const BACKEND_NAMES = ["webgpu", "wasm", "cpu"] as const;
