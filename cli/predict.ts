@@ -24,7 +24,7 @@ import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
 import { createFaceDetector, DEFAULT_DETECTOR_OPTIONS } from "../lib/face/detect.ts";
 import { DataError, UsageError } from "../lib/core/errors.ts";
 import { loadKeypointModel, resolveModelDir } from "../lib/models/mod.ts";
-import { annotateResult, predictImageFile, type PredictionResult } from "../lib/face/predict.ts";
+import { annotateResult, predictImageFile, type PredictionResult } from "../lib/face/predict_io.ts";
 import { DEFAULT_CROP_MARGIN } from "../lib/data/crop.ts";
 import { frameJson, isVideoFile, predictVideoFile, VIDEO_EXTENSIONS } from "../lib/video/ffmpeg_io.ts";
 

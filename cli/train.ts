@@ -15,7 +15,7 @@ import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec_io.ts";
 import { UsageError } from "../lib/core/errors.ts";
 import { comparisonTable } from "../lib/evaluate/metrics.ts";
 import { MODEL_NAMES } from "../lib/models/registry.ts";
-import { formatDuration, terminalProgress } from "../lib/train/progress.ts";
+import { formatDuration, terminalProgress } from "../lib/train/progress_io.ts";
 import { train } from "../lib/train/train_io.ts";
 
 const SPEC = {

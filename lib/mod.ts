@@ -5,8 +5,8 @@
  *   default; crops; splits; dataset names (`./data/mod.ts`)
  * - augmentation and face grids (`./augment/augment.ts`, `./viz/draw.ts`)
  * - backends and the wasm training kernels (`./backend_io.ts`, `./train/train_step.ts`)
- * - models, training, evaluation (`./models/mod.ts`, `./train/train_io.ts`, `./evaluate/metrics.ts`, `./train/progress.ts`)
- * - faces in photos and videos (`./face/detect.ts`, `./face/predict.ts`, `./viz/annotate.ts`, `./evaluate/end_to_end_io.ts`,
+ * - models, training, evaluation (`./models/mod.ts`, `./train/train_io.ts`, `./evaluate/metrics.ts`, `./train/progress_io.ts`)
+ * - faces in photos and videos (`./face/detect.ts`, `./face/predict_io.ts`, `./viz/annotate.ts`, `./evaluate/end_to_end_io.ts`,
  *   `./video/ffmpeg_io.ts`, `./face/track.ts`, `./face/smoothing.ts`)
  * - figures (`./viz/figures.ts`); notebook set-up (`./notebook.ts`) is imported by the notebooks directly.
  *
@@ -32,9 +32,9 @@ export * from "./train/train_step.ts";
 export * from "./models/mod.ts";
 export * from "./train/train_io.ts";
 export * from "./evaluate/metrics.ts";
-export * from "./train/progress.ts";
+export * from "./train/progress_io.ts";
 export * from "./face/detect.ts";
-export * from "./face/predict.ts";
+export * from "./face/predict_io.ts";
 export * from "./viz/annotate.ts";
 export * from "./evaluate/end_to_end_io.ts";
 export * from "./video/ffmpeg_io.ts";

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { createFaceDetector } from "../lib/face/detect.ts";
 import { loadKeypointModel } from "../lib/models/mod.ts";
-import { predictImageFile } from "../lib/face/predict.ts";
+import { predictImageFile } from "../lib/face/predict_io.ts";
 
 const DEFAULT = new URL("../outputs/models/default/", import.meta.url).pathname;
 const ASTRONAUT = new URL("../data/portraits/astronaut.png", import.meta.url).pathname;

@@ -22,7 +22,7 @@ import {
   predictFaces,
   predictImageFile,
   type PredictionResult,
-} from "../lib/face/predict.ts";
+} from "../lib/face/predict_io.ts";
 import { ANNOTATION_COLOURS } from "../lib/viz/annotate.ts";
 
 const assertEquals = (actual: unknown, expected: unknown, msg = "") =>

@@ -4,7 +4,7 @@ import { type CropBox, cropToFace, toCropCoords } from "../lib/data/crop.ts";
 import type { FaceBox } from "../lib/face/detect.ts";
 import { readGray, readRgb } from "../lib/core/image_io.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
-import { cropBoxForDetection } from "../lib/face/predict.ts";
+import { cropBoxForDetection } from "../lib/face/predict_io.ts";
 import { FaceTracker, fitMeanFace, MEAN_FACE, meanFaceInCrop, meanFacePredictor } from "../lib/face/track.ts";
 import { rgbToGrayBytes, shrinkCrop } from "../web/frame.ts";
 

@@ -7,7 +7,7 @@ import { syntheticDataset } from "../lib/data/synthetic.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";
 import { UsageError } from "../lib/core/errors.ts";
 import { loadKeypointModel } from "../lib/models/keypoint_model.ts";
-import { notebookProgress, terminalProgress } from "../lib/train/progress.ts";
+import { notebookProgress, terminalProgress } from "../lib/train/progress_io.ts";
 import {
   prepareData,
   resolveConfig,

@@ -253,7 +253,7 @@ updates live while the cell runs; the best model is saved in `outputs/models/not
 """),
         code(f"""
 import {{ train }} from "../lib/train/train_io.ts";
-import {{ notebookProgress }} from "../lib/train/progress.ts";
+import {{ notebookProgress }} from "../lib/train/progress_io.ts";
 const result = await train(nb.ds, {{
   model: MODEL,
   epochs: nb.pick(EPOCHS, QUICK_EPOCHS),
@@ -465,7 +465,7 @@ predict its keypoints, mapped back to the photo.
 """),
     code("""
 import { createFaceDetector } from "../lib/face/detect.ts";
-import { annotateResult, predictImageFile } from "../lib/face/predict.ts";
+import { annotateResult, predictImageFile } from "../lib/face/predict_io.ts";
 const detector = await createFaceDetector();
 const portraits = [...Deno.readDirSync("../data/portraits")].map((e) => e.name).filter((f) => /\\.(png|jpe?g)$/i.test(f)).sort();
 for (const file of portraits) {

@@ -12,7 +12,7 @@ import { initBackend } from "../lib/backend_io.ts";
 import { createFaceDetector } from "../lib/face/detect.ts";
 import { loadKeypointModel } from "../lib/models/mod.ts";
 import { FigureRenderer, learningCurves, saveFigure } from "../lib/viz/figures.ts";
-import { annotateResult, predictImageFile } from "../lib/face/predict.ts";
+import { annotateResult, predictImageFile } from "../lib/face/predict_io.ts";
 
 const OUT = "docs/figures";
 const NOTEBOOK_FIGURES = [

@@ -34,7 +34,7 @@ import { readGray } from "../core/image_io.ts";
 import type { KeypointPredictor } from "../models/types.ts";
 import { loadKeypointModel } from "../models/mod.ts";
 import { loadDataset } from "../data/spec_io.ts";
-import { predictFaces, type PredictOptions } from "../face/predict.ts";
+import { predictFaces, type PredictOptions } from "../face/predict_io.ts";
 
 /** The summary `deno task evaluate --end-to-end --json` prints. */
 export interface EndToEndReport {

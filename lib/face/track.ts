@@ -39,7 +39,7 @@ import {
 import { type CropBox, DEFAULT_CROP_MARGIN, fromCropCoords } from "../data/crop.ts";
 import type { FaceBox } from "./detect.ts";
 import type { KeypointPredictor } from "../models/types.ts";
-import { cropBoxForDetection, type PredictedFace } from "./predict.ts";
+import { cropBoxForDetection, type PredictedFace } from "./predict_io.ts";
 import { createSmoother, type Smoother, type SmoothingSpec } from "./smoothing.ts";
 
 /**

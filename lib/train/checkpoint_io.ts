@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { DataError, UsageError } from "../core/errors.ts";
 import { readArtifacts, replaceDir, resolveModelDir, writeArtifacts } from "../models/artifacts_io.ts";
 import { type ModelMetadata, readMetadata, writeModelFolder } from "../models/keypoint_model.ts";
-import type { EpochRecord } from "./progress.ts";
+import type { EpochRecord } from "./progress_io.ts";
 
 /** Sub-folder with the last epoch's state. */
 export const CHECKPOINT_DIR = "checkpoint";

@@ -29,7 +29,7 @@ import { artifactsToModel, modelToArtifacts } from "../models/artifacts_io.ts";
 import { makeMetadata, modelPredictor } from "../models/keypoint_model.ts";
 import { NORM_SCALE, normalise } from "../models/normalise.ts";
 import { createModel, isModelName, MODEL_NAMES, type ModelName } from "../models/registry.ts";
-import type { EpochRecord, TrainProgress, TrainStartInfo } from "./progress.ts";
+import type { EpochRecord, TrainProgress, TrainStartInfo } from "./progress_io.ts";
 import { Rng } from "../core/rng.ts";
 import { type StepBatch, trainStep } from "./train_step.ts";
 
@@ -250,7 +250,7 @@ function setLearningRate(optimizer: tf.AdamOptimizer, lr: number): void {
 
 /**
  * Trains a model. `data` is one dataset (split into training and validation by `config.validation`) or a
- * ready pair. Progress goes to `progress` (see `lib/train/progress.ts` for a terminal bar and a notebook view).
+ * ready pair. Progress goes to `progress` (see `lib/train/progress_io.ts` for a terminal bar and a notebook view).
  *
  * Throws `UsageError` for a bad option or a checkpoint of another model, and
  * {@link TrainingDivergedError} when the loss becomes NaN or explodes; the run folder then keeps the

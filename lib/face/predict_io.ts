@@ -14,7 +14,7 @@
  * ```ts
  * import { createFaceDetector } from "./detect.ts";
  * import { loadKeypointModel } from "../models/mod.ts";
- * import { predictImageFile } from "./predict.ts";
+ * import { predictImageFile } from "./predict_io.ts";
  *
  * const result = await predictImageFile("photo.jpg", await createFaceDetector(), await loadKeypointModel(dir));
  * result.faces[0].keypoints.nose_tip; // [x, y] in photo pixels
