@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { IMAGE_SIZE, KEYPOINT_NAMES } from "../lib/core/constants.ts";
-import { type CropBox, cropToFace, toCropCoords } from "../lib/data/crop.ts";
+import { type CropBox, toCropCoords } from "../lib/data/crop.ts";
+import { cropToFace } from "../lib/data/crop_io.ts";
 import type { FaceBox } from "../lib/face/detect.ts";
 import { readGray, readRgb } from "../lib/core/image_io.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";

@@ -17,7 +17,7 @@ import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
 import { annotationSvg } from "../lib/viz/annotate.ts";
-import { cropToFace } from "../lib/data/crop.ts";
+import { enlargeToFace } from "../lib/data/crop.ts";
 import { createFaceDetectorFromCascade, type GrayImage } from "../lib/face/detect.ts";
 import { modelPredictor } from "../lib/models/keypoint_model.ts";
 import { IMAGE_SIZE } from "../lib/core/constants.ts";
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   const tracker = new FaceTracker<GrayImage>({
     detect: (gray) => detector.detect(gray),
     // Boxes larger than 96 are shrunk here (the library uses sharp); smaller ones by the library itself.
-    crop: (gray, box) => box.size > IMAGE_SIZE ? shrinkCrop(gray, box) : cropToFace(gray, box),
+    crop: (gray, box) => box.size > IMAGE_SIZE ? shrinkCrop(gray, box) : enlargeToFace(gray, box),
     predictor,
   }, {
     detectEvery: Number(params.get("detectEvery") ?? 5),

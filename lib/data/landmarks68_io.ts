@@ -17,7 +17,8 @@
 import { IBUG68_TO_KAGGLE15, KEYPOINT_NAMES, NUM_COORDS, NUM_LANDMARKS_68 } from "../core/constants.ts";
 import { DataError, UsageError } from "../core/errors.ts";
 import { readGray } from "../core/image_io.ts";
-import { cropToFace, DEFAULT_CROP_MARGIN, squareBoxAround, toCropCoords } from "./crop.ts";
+import { DEFAULT_CROP_MARGIN, squareBoxAround, toCropCoords } from "./crop.ts";
+import { cropToFace } from "./crop_io.ts";
 import { maskFromKeypoints, PIXELS } from "./dataset.ts";
 import type { CropSource, KeypointDataset } from "./types.ts";
 

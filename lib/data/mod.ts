@@ -17,6 +17,7 @@ export * from "./dataset.ts";
 export * from "./kaggle_io.ts";
 export * from "./landmarks68_io.ts";
 export * from "./crop.ts";
+export * from "./crop_io.ts";
 export * from "./synthetic.ts";
 export * from "./split.ts";
 export * from "./spec_io.ts";

@@ -24,7 +24,8 @@
  */
 
 import { IMAGE_SIZE, KEYPOINT_NAMES, type KeypointName, NUM_COORDS } from "../core/constants.ts";
-import { type CropBox, cropToFace, DEFAULT_CROP_MARGIN, fromCropCoords } from "../data/crop.ts";
+import { type CropBox, DEFAULT_CROP_MARGIN, fromCropCoords } from "../data/crop.ts";
+import { cropToFace } from "../data/crop_io.ts";
 import type { FaceBox, FaceDetector, GrayImage } from "./detect.ts";
 import { UsageError } from "../core/errors.ts";
 import { readGray, readRgb } from "../core/image_io.ts";
