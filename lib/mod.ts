@@ -1,14 +1,22 @@
 /**
- * facial-keypoints: the typed library behind the notebooks and the `deno task` commands.
+ * facial-keypoints: the typed library behind the notebooks and the `deno task` commands. One folder per
+ * step of the data flow, each with a `mod.ts`:
  *
- * - data: one {@link KeypointDataset} form; Kaggle CSV, 68-landmark and 300-W readers; the synthetic
- *   default; crops; splits; dataset names (`./data/mod.ts`)
- * - augmentation and face grids (`./augment/augment.ts`, `./viz/draw.ts`)
- * - backends and the wasm training kernels (`./backend_io.ts`, `./train/train_step.ts`)
- * - models, training, evaluation (`./models/mod.ts`, `./train/train_io.ts`, `./evaluate/metrics.ts`, `./train/progress_io.ts`)
- * - faces in photos and videos (`./face/detect.ts`, `./face/predict_io.ts`, `./viz/annotate.ts`, `./evaluate/end_to_end_io.ts`,
- *   `./video/ffmpeg_io.ts`, `./face/track.ts`, `./face/smoothing.ts`)
- * - figures (`./viz/figures.ts`); notebook set-up (`./notebook.ts`) is imported by the notebooks directly.
+ * - `core/`: keypoint names and side table, errors, seeded random numbers, image files in and out
+ * - `data/`: one {@link KeypointDataset} form; Kaggle CSV, 68-landmark and 300-W readers; the synthetic
+ *   default; crops; splits; dataset names
+ * - `augment/`: keypoint-aware augmentation
+ * - `models/`: LeNet, the thesis ResNet and ResNet-50 behind one factory; model folders
+ * - `train/`: the training loop, one gradient step, checkpoints, progress displays
+ * - `evaluate/`: metrics on crops, end to end on photos
+ * - `face/`: detection, crop → model → keypoints in photo pixels, tracking, smoothing
+ * - `video/`: video files through FFmpeg
+ * - `viz/`: face grids, annotated photos, plotly figures
+ * - `backend_io.ts` and `kernels/`: the tfjs backend for Deno (webgpu → wasm → cpu) and the wasm kernels
+ *
+ * A module whose name ends in `_io.ts` reads or writes files, starts processes or uses native code (sharp,
+ * `node:`, `Deno.*`); every other module runs anywhere, a browser included (`deno task test` type-checks
+ * them for the browser). Notebook set-up (`./notebook.ts`) is imported by the notebooks directly.
  *
  * @example
  * ```ts
@@ -20,24 +28,13 @@
  *
  * @module
  */
-export * from "./core/constants.ts";
-export * from "./core/errors.ts";
-export * from "./core/rng.ts";
+export * from "./core/mod.ts";
 export * from "./data/mod.ts";
-export * from "./core/image_io.ts";
-export * from "./augment/augment.ts";
-export * from "./viz/draw.ts";
+export * from "./augment/mod.ts";
 export * from "./backend_io.ts";
-export * from "./train/train_step.ts";
 export * from "./models/mod.ts";
-export * from "./train/train_io.ts";
-export * from "./evaluate/metrics.ts";
-export * from "./train/progress_io.ts";
-export * from "./face/detect.ts";
-export * from "./face/predict_io.ts";
-export * from "./viz/annotate.ts";
-export * from "./evaluate/end_to_end_io.ts";
-export * from "./video/ffmpeg_io.ts";
-export * from "./face/track.ts";
-export * from "./face/smoothing.ts";
-export * from "./viz/figures.ts";
+export * from "./train/mod.ts";
+export * from "./evaluate/mod.ts";
+export * from "./face/mod.ts";
+export * from "./video/mod.ts";
+export * from "./viz/mod.ts";

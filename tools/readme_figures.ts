@@ -9,10 +9,10 @@
  */
 import { basename, join } from "node:path";
 import { initBackend } from "../lib/backend_io.ts";
-import { createFaceDetector } from "../lib/face/detect.ts";
+import { createFaceDetector } from "../lib/face/mod.ts";
 import { loadKeypointModel } from "../lib/models/mod.ts";
-import { FigureRenderer, learningCurves, saveFigure } from "../lib/viz/figures.ts";
-import { annotateResult, predictImageFile } from "../lib/face/predict_io.ts";
+import { FigureRenderer, learningCurves, saveFigure } from "../lib/viz/mod.ts";
+import { annotateResult, predictImageFile } from "../lib/face/mod.ts";
 
 const OUT = "docs/figures";
 const NOTEBOOK_FIGURES = [

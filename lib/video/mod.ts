@@ -1,0 +1,6 @@
+/**
+ * Video files: FFmpeg in and out and the per-frame keypoint pipeline.
+ *
+ * @module
+ */
+export * from "./ffmpeg_io.ts";
