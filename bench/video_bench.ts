@@ -19,7 +19,7 @@
  */
 import { join } from "node:path";
 import { initBackend } from "../lib/backend_io.ts";
-import { createFaceDetector } from "../lib/face/detect.ts";
+import { createFaceDetector } from "../lib/face/detect_io.ts";
 import { loadKeypointModel } from "../lib/models/mod.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
 import { Rng } from "../lib/core/rng.ts";

@@ -21,7 +21,7 @@
 import { basename, extname, join } from "node:path";
 import { parseArgs, runCli, usage } from "./args.ts";
 import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
-import { createFaceDetector, DEFAULT_DETECTOR_OPTIONS } from "../lib/face/detect.ts";
+import { createFaceDetector, DEFAULT_DETECTOR_OPTIONS } from "../lib/face/detect_io.ts";
 import { DataError, UsageError } from "../lib/core/errors.ts";
 import { loadKeypointModel, resolveModelDir } from "../lib/models/mod.ts";
 import { annotateResult, predictImageFile, type PredictionResult } from "../lib/face/predict_io.ts";

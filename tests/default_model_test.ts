@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { createFaceDetector } from "../lib/face/detect.ts";
+import { createFaceDetector } from "../lib/face/detect_io.ts";
 import { loadKeypointModel } from "../lib/models/mod.ts";
 import { predictImageFile } from "../lib/face/predict_io.ts";
 

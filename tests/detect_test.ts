@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import {
-  createFaceDetector,
-  type FaceBox,
-  type GrayImage,
-  loadOpenCv,
-  THESIS_DETECTOR_OPTIONS,
-} from "../lib/face/detect.ts";
+import { type FaceBox, type GrayImage, loadOpenCv, THESIS_DETECTOR_OPTIONS } from "../lib/face/detect.ts";
+import { createFaceDetector } from "../lib/face/detect_io.ts";
 import { DataError, UsageError } from "../lib/core/errors.ts";
 import { readGray } from "../lib/core/image_io.ts";
 

@@ -5,7 +5,8 @@ import sharp from "sharp";
 import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../lib/core/constants.ts";
 import { type CropBox, fromCropCoords, squareBoxAround } from "../lib/data/crop.ts";
 import { landmarks68ToKaggle15 } from "../lib/data/landmarks68_io.ts";
-import { createFaceDetector, type FaceBox, type FaceDetector, type GrayImage } from "../lib/face/detect.ts";
+import { type FaceBox, type FaceDetector, type GrayImage } from "../lib/face/detect.ts";
+import { createFaceDetector } from "../lib/face/detect_io.ts";
 import {
   type EndToEndImage,
   evaluateEndToEnd,

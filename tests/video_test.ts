@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createFaceDetector } from "../lib/face/detect.ts";
+import { createFaceDetector } from "../lib/face/detect_io.ts";
 import { DataError } from "../lib/core/errors.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
 import { meanFacePredictor } from "../lib/face/track.ts";

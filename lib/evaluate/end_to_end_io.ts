@@ -23,12 +23,8 @@ import { IBUG68_OUTER_EYE_CORNERS, KEYPOINT_NAMES, NUM_LANDMARKS_68 } from "../c
 import { landmarks68ToKaggle15 } from "../data/landmarks68_io.ts";
 import { pointBounds } from "../data/crop.ts";
 import type { CropSource, KeypointDataset } from "../data/types.ts";
-import {
-  createFaceDetector,
-  type FaceBox,
-  type FaceDetector,
-  type FaceDetectorOptions,
-} from "../face/detect.ts";
+import { type FaceBox, type FaceDetector, type FaceDetectorOptions } from "../face/detect.ts";
+import { createFaceDetector } from "../face/detect_io.ts";
 import { UsageError } from "../core/errors.ts";
 import { readGray } from "../core/image_io.ts";
 import type { KeypointPredictor } from "../models/types.ts";

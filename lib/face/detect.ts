@@ -11,21 +11,22 @@
  * that resolves to itself, so `await`ing it hangs forever: we wait for the runtime instead and then
  * remove its `then`.
  *
+ * Runs anywhere (the camera page uses it): {@link createFaceDetectorFromCascade} takes the cascade's bytes;
+ * `createFaceDetector` in `detect_io.ts` reads them from a file.
+ *
  * @example
  * ```ts
- * import { createFaceDetector } from "./detect.ts";
- * import { readGray } from "../core/image_io.ts";
+ * import { createFaceDetectorFromCascade } from "./detect.ts";
  *
- * const detector = await createFaceDetector();
- * const faces = detector.detect(await readGray("data/portraits/astronaut.png"));
- * // [{x: 177, y: 65, width: 96, height: 96}]
+ * const res = await fetch("/data/haarcascade_frontalface_default.xml");
+ * const detector = await createFaceDetectorFromCascade(new Uint8Array(await res.arrayBuffer()));
+ * const faces = detector.detect({ data: new Uint8Array(640 * 480), width: 640, height: 480 }); // []
  * ```
  *
  * @module
  */
 
 import cvModule from "@techstark/opencv-js";
-import { fileURLToPath } from "node:url";
 import { DataError, UsageError } from "../core/errors.ts";
 import type { GrayImage } from "../data/crop.ts";
 
@@ -39,9 +40,9 @@ export interface FaceBox {
   height: number;
 }
 
-/** Settings of {@link createFaceDetector}; every field has a default. */
+/** Settings of a face detector; every field has a default. */
 export interface FaceDetectorOptions {
-  /** Haar cascade XML; default {@link DEFAULT_CASCADE_PATH}. */
+  /** Haar cascade XML; default `DEFAULT_CASCADE_PATH` (`detect_io.ts`). */
   cascadePath?: string;
   /** Step between detection scales, > 1; default 1.1 (OpenCV's default; the thesis used 1.3). */
   scaleFactor?: number;
@@ -63,14 +64,8 @@ export interface FaceDetector {
   close(): void;
 }
 
-/** The frontal-face cascade shipped in `data/` (Intel License, text inside the file). */
-export const DEFAULT_CASCADE_PATH: string = fileURLToPath(
-  new URL("../../data/haarcascade_frontalface_default.xml", import.meta.url),
-);
-
-/** The detector defaults: scale factor 1.1, 5 neighbours, faces of at least 30 pixels, no maximum. */
-export const DEFAULT_DETECTOR_OPTIONS: Readonly<Required<FaceDetectorOptions>> = {
-  cascadePath: DEFAULT_CASCADE_PATH,
+/** The detection defaults: scale factor 1.1, 5 neighbours, faces of at least 30 pixels, no maximum. */
+export const DETECTION_DEFAULTS: Readonly<Required<Omit<FaceDetectorOptions, "cascadePath">>> = {
   scaleFactor: 1.1,
   minNeighbors: 5,
   minSize: 30,
@@ -150,23 +145,18 @@ export function loadOpenCv(): Promise<OpenCv> {
 let cascadeFileCount = 0;
 
 /**
- * Creates a face detector: loads OpenCV.js (once per process) and the Haar cascade.
+ * `opts` with every unset field filled in ({@link DETECTION_DEFAULTS}, `cascadePath` from the argument),
+ * checked.
  *
  * @throws {UsageError} for out-of-range settings.
- * @throws {DataError} when the cascade file is missing or is not a cascade OpenCV can load.
  */
-export async function createFaceDetector(opts: FaceDetectorOptions = {}): Promise<FaceDetector> {
-  const options = { ...DEFAULT_DETECTOR_OPTIONS, ...withoutUndefined(opts) };
+export function detectorOptions(
+  opts: FaceDetectorOptions,
+  cascadePath: string,
+): Required<FaceDetectorOptions> {
+  const options = { cascadePath, ...DETECTION_DEFAULTS, ...withoutUndefined(opts) };
   checkOptions(options);
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(options.cascadePath);
-  } catch (e) {
-    throw new DataError(`cannot read the Haar cascade: ${(e as Error).message}`, {
-      file: options.cascadePath,
-    });
-  }
-  return await createFaceDetectorFromCascade(bytes, options);
+  return options;
 }
 
 /**
@@ -180,8 +170,7 @@ export async function createFaceDetectorFromCascade(
   bytes: Uint8Array,
   opts: FaceDetectorOptions = {},
 ): Promise<FaceDetector> {
-  const options = { ...DEFAULT_DETECTOR_OPTIONS, ...withoutUndefined(opts) };
-  checkOptions(options);
+  const options = detectorOptions(opts, "the cascade bytes");
   const cv = await loadOpenCv();
   // The cascade is read from OpenCV's in-memory file system; a fresh name per detector avoids clashes.
   const fsName = `cascade_${cascadeFileCount++}.xml`;

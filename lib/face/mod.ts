@@ -6,6 +6,7 @@
  * @module
  */
 export * from "./detect.ts";
+export * from "./detect_io.ts";
 export * from "./predict_io.ts";
 export * from "./track.ts";
 export * from "./smoothing.ts";

@@ -12,7 +12,7 @@
  *
  * @example
  * ```ts
- * import { createFaceDetector } from "./detect.ts";
+ * import { createFaceDetector } from "./detect_io.ts";
  * import { loadKeypointModel } from "../models/mod.ts";
  * import { predictImageFile } from "./predict_io.ts";
  *

@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts
- * import { createFaceDetector } from "../face/detect.ts";
+ * import { createFaceDetector } from "../face/detect_io.ts";
  * import { loadKeypointModel } from "../models/mod.ts";
  * import { predictVideoFile } from "./ffmpeg_io.ts";
  *
