@@ -23,7 +23,8 @@ import { PIXELS, subset } from "./data/dataset.ts";
 import { type KaggleLabels, readKaggleLabels } from "./data/kaggle_io.ts";
 import { DEFAULT_SYNTHETIC_SIZE, describeDataset, loadDataset } from "./data/spec_io.ts";
 import type { KeypointDataset } from "./data/types.ts";
-import { type FaceGridOptions, type FaceToDraw, saveFaceGrid } from "./viz/draw.ts";
+import { type FaceGridOptions, type FaceToDraw } from "./viz/draw.ts";
+import { saveFaceGrid } from "./viz/png_io.ts";
 import {
   type Displayable,
   encodeBase64,

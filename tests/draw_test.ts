@@ -6,8 +6,8 @@ import {
   faceGridRgb,
   gridPixel,
   KEYPOINT_SIDES,
-  saveFaceGrid,
 } from "../lib/viz/draw.ts";
+import { saveFaceGrid } from "../lib/viz/png_io.ts";
 import { compose, horizontalFlip } from "../lib/augment/augment.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";
 import { FLIP_KEYPOINT_PAIRS, KEYPOINT_NAMES } from "../lib/core/constants.ts";

@@ -30,7 +30,8 @@ import type { FaceBox, FaceDetector, GrayImage } from "./detect.ts";
 import { UsageError } from "../core/errors.ts";
 import { readGray, readRgb } from "../core/image_io.ts";
 import type { KeypointPredictor } from "../models/types.ts";
-import { type AnnotatedFace, type AnnotateOptions, writeAnnotatedPng } from "../viz/annotate.ts";
+import { type AnnotatedFace, type AnnotateOptions } from "../viz/annotate.ts";
+import { writeAnnotatedPng } from "../viz/png_io.ts";
 
 /** One face found in a photo: the detector's box and the 15 keypoints, in the photo's pixels. */
 export interface PredictedFace {

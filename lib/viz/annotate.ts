@@ -1,13 +1,14 @@
 /**
- * Draws face boxes and keypoints on a photograph and saves it as a PNG: an SVG overlay that sharp
- * composites onto the image, so lines and dots are anti-aliased at any image size.
+ * Face boxes and keypoints drawn over a photograph as an SVG overlay, so lines and dots are anti-aliased at
+ * any image size: the camera page shows it over the video, `writeAnnotatedPng` (`png_io.ts`) composites it
+ * onto the photo with sharp.
  *
  * Colours: boxes green, the subject's left-side points orange, right-side points cyan, centre-line points
  * (nose tip, lip centres) magenta. "Left" is the subject's left, on the image's right-hand side.
  *
  * @example
  * ```ts
- * import { writeAnnotatedPng } from "./annotate.ts";
+ * import { writeAnnotatedPng } from "./png_io.ts";
  * import { readRgb } from "../core/image_io.ts";
  *
  * const rgb = await readRgb("data/portraits/astronaut.png");
@@ -18,11 +19,6 @@
  *
  * @module
  */
-
-import sharp from "sharp";
-import { Buffer } from "node:buffer";
-import { UsageError } from "../core/errors.ts";
-import { writeFileAtomic } from "../core/atomic_io.ts";
 
 /** An RGB image: three bytes per pixel, row-major. */
 export interface RgbImage {
@@ -41,7 +37,7 @@ export interface AnnotatedFace {
   label?: string;
 }
 
-/** Drawing options of {@link writeAnnotatedPng}. */
+/** Drawing options of {@link annotationSvg}. */
 export interface AnnotateOptions {
   /** Write each keypoint's name beside it; default false (they clutter small faces). */
   labels?: boolean;
@@ -112,32 +108,6 @@ export function annotationSvg(
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${
     parts.join("")
   }</svg>`;
-}
-
-/**
- * Draws `faces` on `rgb` and writes a PNG to `path` atomically (`path.tmp`, then rename); creates the
- * folder if needed.
- *
- * @throws {UsageError} when the pixel buffer does not match the size.
- */
-export async function writeAnnotatedPng(
-  path: string,
-  rgb: RgbImage,
-  faces: readonly AnnotatedFace[],
-  opts: AnnotateOptions = {},
-): Promise<void> {
-  const { data, width, height } = rgb;
-  if (data.length !== width * height * 3) {
-    throw new UsageError(
-      `an RGB image of ${width}×${height} needs ${width * height * 3} bytes, got ${data.length}`,
-    );
-  }
-  const svg = annotationSvg(width, height, faces, opts);
-  const png = await sharp(data, { raw: { width, height, channels: 3 } })
-    .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
-    .png()
-    .toBuffer();
-  await writeFileAtomic(path, png);
 }
 
 function num(v: number): string {

@@ -8,20 +8,18 @@
  *
  * @example
  * ```ts
- * import { saveFaceGrid } from "./draw.ts";
+ * import { saveFaceGrid } from "./png_io.ts";
  * await saveFaceGrid("outputs/faces.png", [{ image, keypoints, label: "original" }], { columns: 4, scale: 3 });
  * ```
  *
  * @module
  */
-import sharp from "sharp";
 import type { Augmenter } from "../augment/augment.ts";
 import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../core/constants.ts";
 import { PIXELS } from "../data/dataset.ts";
 import type { KeypointDataset } from "../data/types.ts";
 import { UsageError } from "../core/errors.ts";
 import { Rng } from "../core/rng.ts";
-import { writeFileAtomic } from "../core/atomic_io.ts";
 
 /** An RGB colour, 0–255 per channel. */
 export type Rgb = readonly [number, number, number];
@@ -46,7 +44,7 @@ export interface PointColors {
   centre?: Rgb;
 }
 
-/** Layout options of {@link faceGridRgb} and {@link saveFaceGrid}. */
+/** Layout options of {@link faceGridRgb} and `saveFaceGrid`. */
 export interface FaceGridOptions {
   /** Faces per row (default: all in one row, at most 8). */
   columns?: number;
@@ -186,24 +184,7 @@ export function faceGridRgb(faces: readonly FaceToDraw[], opts: FaceGridOptions 
 }
 
 /**
- * Draws faces into a grid (see {@link faceGridRgb}) and writes it as an RGB PNG, atomically (a `.tmp`
- * file beside it, then a rename), creating the parent folder if needed.
- */
-export async function saveFaceGrid(
-  path: string,
-  faces: readonly FaceToDraw[],
-  opts: FaceGridOptions = {},
-): Promise<{ path: string; width: number; height: number }> {
-  const grid = faceGridRgb(faces, opts);
-  const png = await sharp(grid.data, { raw: { width: grid.width, height: grid.height, channels: 3 } })
-    .png()
-    .toBuffer();
-  await writeFileAtomic(path, png);
-  return { path, width: grid.width, height: grid.height };
-}
-
-/**
- * Originals and their augmentations, ready for {@link saveFaceGrid}: for each of the first `faces` faces,
+ * Originals and their augmentations, ready for `saveFaceGrid` (`png_io.ts`): for each of the first `faces` faces,
  * the original followed by `copies` augmented versions, each labelled with what was applied (`F` marks a
  * mirrored draw, e.g. `F:HFLIP+ROTATE,BRIGHTNESS`). Draw with `columns: copies + 1` for one face per row.
  *

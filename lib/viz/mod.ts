@@ -7,3 +7,4 @@
 export * from "./draw.ts";
 export * from "./annotate.ts";
 export * from "./figures.ts";
+export * from "./png_io.ts";
