@@ -16,7 +16,7 @@ import { parseArgs, runCli, usage } from "./args.ts";
 import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
 import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec_io.ts";
 import { comparisonTable, evaluate, perKeypointTable, predictWithFlipTta } from "../lib/evaluate/metrics.ts";
-import { loadKeypointModel } from "../lib/models/keypoint_model.ts";
+import { loadKeypointModel } from "../lib/models/folder_io.ts";
 import { endToEndJson, endToEndTable, runEndToEnd } from "../lib/evaluate/end_to_end_io.ts";
 
 const SPEC = {

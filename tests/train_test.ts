@@ -6,7 +6,7 @@ import { randomSplit } from "../lib/data/split.ts";
 import { syntheticDataset } from "../lib/data/synthetic.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";
 import { UsageError } from "../lib/core/errors.ts";
-import { loadKeypointModel } from "../lib/models/keypoint_model.ts";
+import { loadKeypointModel } from "../lib/models/folder_io.ts";
 import { notebookProgress, terminalProgress } from "../lib/train/progress_io.ts";
 import {
   prepareData,

@@ -19,7 +19,8 @@ import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { DataError, UsageError } from "../core/errors.ts";
 import { readArtifacts, replaceDir, resolveModelDir, writeArtifacts } from "../models/artifacts_io.ts";
-import { type ModelMetadata, readMetadata, writeModelFolder } from "../models/keypoint_model.ts";
+import { type ModelMetadata } from "../models/keypoint_model.ts";
+import { readMetadata, writeModelFolder } from "../models/folder_io.ts";
 import type { EpochRecord } from "./progress_io.ts";
 
 /** Sub-folder with the last epoch's state. */
