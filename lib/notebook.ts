@@ -25,18 +25,10 @@ import { DEFAULT_SYNTHETIC_SIZE, describeDataset, loadDataset } from "./data/spe
 import type { KeypointDataset } from "./data/types.ts";
 import { type FaceGridOptions, type FaceToDraw } from "./viz/draw.ts";
 import { saveFaceGrid } from "./viz/png_io.ts";
-import {
-  type Displayable,
-  encodeBase64,
-  ensurePlotlyCopy,
-  type Figure,
-  figureBundle,
-  figureHtml,
-  FigureRenderer,
-  hasChromium,
-  saveFigure,
-  showPng,
-} from "./viz/figures.ts";
+import { type Figure } from "./viz/figures.ts";
+import { encodeBase64 } from "./viz/_util.ts";
+import { ensurePlotlyCopy, figureHtml, FigureRenderer, hasChromium, saveFigure } from "./viz/render_io.ts";
+import { type Displayable, figureBundle, showPng } from "./viz/jupyter.ts";
 import sharp from "sharp";
 import { writeFileAtomic } from "./core/atomic_io.ts";
 

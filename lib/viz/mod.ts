@@ -7,4 +7,6 @@
 export * from "./draw.ts";
 export * from "./annotate.ts";
 export * from "./figures.ts";
+export * from "./jupyter.ts";
+export * from "./render_io.ts";
 export * from "./png_io.ts";
