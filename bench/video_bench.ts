@@ -24,14 +24,13 @@ import { loadKeypointModel } from "../lib/models/mod.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
 import { Rng } from "../lib/core/rng.ts";
 import { meanFacePredictor } from "../lib/face/track.ts";
+import { ffmpegAvailable } from "../lib/video/ffmpeg_io.ts";
+import { framesFromImages, writeY4m } from "../tests/_video_fixtures.ts";
 import {
-  ffmpegAvailable,
-  framesFromImages,
   predictVideoFile,
   type PredictVideoOptions,
   type VideoFrameResult,
-  writeY4m,
-} from "../lib/video/ffmpeg_io.ts";
+} from "../lib/video/pipeline_io.ts";
 
 const YTF = new URL("../../shared/data/ytf68/training/", import.meta.url).pathname;
 const PERSON = "Ethan_Hawke";

@@ -26,7 +26,8 @@ import { DataError, UsageError } from "../lib/core/errors.ts";
 import { loadKeypointModel, resolveModelDir } from "../lib/models/mod.ts";
 import { annotateResult, predictImageFile, type PredictionResult } from "../lib/face/predict_io.ts";
 import { DEFAULT_CROP_MARGIN } from "../lib/data/crop.ts";
-import { frameJson, isVideoFile, predictVideoFile, VIDEO_EXTENSIONS } from "../lib/video/ffmpeg_io.ts";
+import { isVideoFile, VIDEO_EXTENSIONS } from "../lib/video/ffmpeg_io.ts";
+import { frameJson, predictVideoFile } from "../lib/video/pipeline_io.ts";
 
 /** Where the bundled model lives. */
 export const DEFAULT_MODEL_DIR = "outputs/models/default";

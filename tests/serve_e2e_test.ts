@@ -13,7 +13,7 @@ import { chromium } from "playwright-core";
 import { externalImports, startServer, stubModule } from "../cli/serve.ts";
 import { makeMetadata, normalise, saveKeypointModel } from "../lib/models/mod.ts";
 import { meanFaceInCrop } from "../lib/face/track.ts";
-import { framesFromImages, writeY4m } from "../lib/video/ffmpeg_io.ts";
+import { framesFromImages, writeY4m } from "./_video_fixtures.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const HAVE_CHROMIUM = await Deno.stat(CHROMIUM).then(() => true, () => false);

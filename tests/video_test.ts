@@ -6,17 +6,14 @@ import type { KeypointPredictor } from "../lib/models/types.ts";
 import { meanFacePredictor } from "../lib/face/track.ts";
 import {
   ffmpegAvailable,
-  frameJson,
-  framesFromImages,
   isVideoFile,
   openVideoWriter,
-  predictVideoFile,
   probeVideo,
   readVideoFrames,
   type VideoFrame,
-  type VideoFrameResult,
-  writeY4m,
 } from "../lib/video/ffmpeg_io.ts";
+import { framesFromImages, writeY4m } from "./_video_fixtures.ts";
+import { frameJson, predictVideoFile, type VideoFrameResult } from "../lib/video/pipeline_io.ts";
 
 const HAVE_FFMPEG = await ffmpegAvailable();
 const YTF = new URL("../../shared/data/ytf68/training/", import.meta.url).pathname;

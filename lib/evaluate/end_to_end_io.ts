@@ -31,6 +31,7 @@ import type { KeypointPredictor } from "../models/types.ts";
 import { loadKeypointModel } from "../models/mod.ts";
 import { loadDataset } from "../data/spec_io.ts";
 import { predictFaces, type PredictOptions } from "../face/predict_io.ts";
+import { progressBar } from "../train/progress_io.ts";
 
 /** The summary `deno task evaluate --end-to-end --json` prints. */
 export interface EndToEndReport {
@@ -196,18 +197,15 @@ export async function runEndToEnd(opts: EndToEndCommandOptions): Promise<EndToEn
   const predictor = await loadKeypointModel(opts.model);
   const ds = await loadDataset(opts.data, { limit: opts.limit });
   const detector = await createFaceDetector(opts.detector);
-  const show = opts.progress ?? Deno.stderr.isTerminal();
-  const encoder = new TextEncoder();
+  const bar = progressBar(ds.name, "images", { tty: opts.progress ?? Deno.stderr.isTerminal() });
   try {
     const report = await evaluateEndToEnd(detector, predictor, ds, {
       margin: opts.margin,
-      onProgress: show
-        ? (done, total) =>
-          Deno.stderr.writeSync(encoder.encode(`\r  ${done}/${total} images${done === total ? "\n" : ""}`))
-        : undefined,
+      onProgress: (done, total) => bar.update(done, total),
     });
     return { data: ds.name, ...report };
   } finally {
+    bar.finish();
     detector.close();
     predictor.model.dispose();
   }

@@ -1,6 +1,7 @@
 /**
- * Training progress: the callback interface the training loop calls, and two displays of it, a terminal
- * progress bar and a live-updating notebook table.
+ * Progress: the callback interface the training loop calls and two displays of it (a terminal progress
+ * bar and a live-updating notebook table), and {@link progressBar}, the counting bar that video and
+ * end-to-end evaluation draw on stderr.
  *
  * @module
  */
@@ -119,9 +120,8 @@ export function terminalProgress(
       const now = performance.now();
       if (!tty || !start || (now - lastDraw < 100 && b.batch < b.batches)) return;
       lastDraw = now;
-      const width = 20, filled = Math.round((b.batch / b.batches) * width);
       write(
-        `\r\x1b[2Kepoch ${b.epoch}/${start.epochs} [${"#".repeat(filled)}${".".repeat(width - filled)}] ` +
+        `\r\x1b[2Kepoch ${b.epoch}/${start.epochs} ${barCells(b.batch / b.batches, 20)} ` +
           `${b.batch}/${b.batches}  loss ${b.loss.toExponential(3)}  val ${fmt(lastVal)} px  ` +
           `${b.imagesPerSec.toFixed(1)} img/s  left ${formatDuration(timeLeft(start, b))}`,
       );
@@ -132,6 +132,63 @@ export function terminalProgress(
     },
     onEnd(e) {
       write(`stopped (${e.reason}); best validation RMSE ${fmt(e.bestValRmse)} px at epoch ${e.bestEpoch}\n`);
+    },
+  };
+}
+
+/** `[####....]`: `fraction` of `width` cells filled. */
+function barCells(fraction: number, width: number): string {
+  const filled = Math.max(0, Math.min(width, Math.round(fraction * width)));
+  return `[${"#".repeat(filled)}${".".repeat(width - filled)}]`;
+}
+
+/** A counting progress bar: {@link progressBar}. */
+export interface ProgressBar {
+  /** `done` of `total` items so far (`total` not finite or ≤ 0: unknown). */
+  update(done: number, total: number): void;
+  /** Clears the bar's line. */
+  finish(): void;
+}
+
+/**
+ * A one-line bar on stderr, redrawn at most 10 times a second: `label [####....] done/total unit  rate
+ * unit/s  left 12s`. Off a terminal (a log file, CI) it draws nothing.
+ *
+ * @example
+ * ```ts
+ * const bar = progressBar("clip.mp4", "frames");
+ * for (let i = 1; i <= 100; i++) bar.update(i, 100);
+ * bar.finish();
+ * ```
+ */
+export function progressBar(
+  label: string,
+  unit: string,
+  opts: { tty?: boolean; write?: (text: string) => void } = {},
+): ProgressBar {
+  const encoder = new TextEncoder();
+  const write = opts.write ?? ((t: string) => Deno.stderr.writeSync(encoder.encode(t)));
+  const tty = opts.tty ?? Deno.stderr.isTerminal();
+  const start = performance.now();
+  let lastDraw = 0, drawn = false;
+  return {
+    update(done, total) {
+      const now = performance.now();
+      if (!tty || now - lastDraw < 100) return;
+      lastDraw = now, drawn = true;
+      const known = Number.isFinite(total) && total > 0;
+      const rate = done / ((now - start) / 1000);
+      const left = known && rate > 0 ? `  left ${formatDuration(Math.max(0, (total - done) / rate))}` : "";
+      write(
+        `\r\x1b[2K${label} ${barCells(known ? done / total : 0, 24)} ${done}/${
+          known ? total : "?"
+        } ${unit}  ` +
+          `${rate.toFixed(1)} ${unit}/s${left}`,
+      );
+    },
+    finish() {
+      if (drawn) write("\r\x1b[2K");
+      drawn = false;
     },
   };
 }

@@ -1,8 +1,6 @@
 /**
- * Keypoints on video files: frames are decoded by FFmpeg into raw RGB over a pipe, faces found and their
- * keypoints predicted on every frame (or every n-th), optionally followed between detections
- * (`lib/face/track.ts`) and smoothed over time (`lib/face/smoothing.ts`), and an annotated copy written through a
- * second FFmpeg pipe with the same frame rate and size (H.264 in MP4 where FFmpeg has libx264).
+ * Video files through FFmpeg: probing a file, decoding its frames to raw RGB over a pipe, and encoding RGB
+ * frames into a new file (H.264 in MP4 where FFmpeg has libx264), written atomically.
  *
  * FFmpeg is Debian's `ffmpeg` package (`apt-get install ffmpeg`, which brings `ffprobe`); set
  * `FKD_FFMPEG` / `FKD_FFPROBE` to use other binaries. Frame times assume a constant frame rate (the
@@ -10,34 +8,18 @@
  *
  * @example
  * ```ts
- * import { createFaceDetector } from "../face/detect_io.ts";
- * import { loadKeypointModel } from "../models/mod.ts";
- * import { predictVideoFile } from "./ffmpeg_io.ts";
- *
- * const summary = await predictVideoFile("clip.mp4", await createFaceDetector(), await loadKeypointModel(dir), {
- *   out: "outputs/predictions/clip.mp4",
- *   detectEvery: 10,
- *   smoothing: "one-euro",
- *   onFrame: (r) => console.log(frameJson(r)),
- * });
- * summary.framesPerSecond;
+ * import { openVideoWriter, probeVideo, readVideoFrames } from "./ffmpeg_io.ts";
+ * const info = await probeVideo("clip.mp4");
+ * const writer = await openVideoWriter("outputs/copy.mp4", info);
+ * for await (const frame of readVideoFrames("clip.mp4", info)) await writer.write(frame.rgb);
+ * await writer.close();
  * ```
  *
  * @module
  */
 
-import sharp from "sharp";
-import { Buffer } from "node:buffer";
 import { extname } from "node:path";
-import { type AnnotateOptions, annotationSvg } from "../viz/annotate.ts";
-import { DEFAULT_CROP_MARGIN } from "../data/crop.ts";
-import { cropToFace } from "../data/crop_io.ts";
-import type { FaceDetector, GrayImage } from "../face/detect.ts";
 import { DataError, UsageError } from "../core/errors.ts";
-import type { KeypointPredictor } from "../models/types.ts";
-import { parseSmoothing, type SmoothingSpec } from "../face/smoothing.ts";
-import { FaceTracker, type TrackedFace } from "../face/track.ts";
-import { writeFileAtomic } from "../core/atomic_io.ts";
 
 /** File extensions treated as video (case-insensitive). */
 export const VIDEO_EXTENSIONS = [
@@ -55,7 +37,7 @@ export const VIDEO_EXTENSIONS = [
 
 /**
  * True for a path whose extension is a video format ({@link VIDEO_EXTENSIONS}); `deno task predict`
- * sends these to {@link predictVideoFile} and everything else to `predictImageFile`.
+ * sends these to `predictVideoFile` and everything else to `predictImageFile`.
  *
  * @example
  * ```ts
@@ -399,304 +381,4 @@ export async function openVideoWriter(
       await Deno.remove(tmp).catch(() => {});
     },
   };
-}
-
-/** RGB to 8-bit gray with sharp (libvips' "b-w"), exactly as `readGray` converts image files. */
-export async function rgbToGray(rgb: Uint8Array, width: number, height: number): Promise<GrayImage> {
-  const out = await sharp(rgb, { raw: { width, height, channels: 3 } }).toColourspace("b-w").raw().toBuffer();
-  return { data: new Uint8Array(out.buffer, out.byteOffset, out.length), width, height };
-}
-
-/** Draws faces on an RGB frame (the same SVG overlay as `writeAnnotatedPng`) and returns the RGB bytes. */
-export async function annotateFrame(
-  rgb: Uint8Array,
-  width: number,
-  height: number,
-  faces: readonly TrackedFace[],
-  opts: AnnotateOptions = {},
-): Promise<Uint8Array> {
-  if (faces.length === 0) return rgb;
-  const svg = annotationSvg(width, height, faces, opts);
-  const out = await sharp(rgb, { raw: { width, height, channels: 3 } })
-    .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
-    .removeAlpha()
-    .raw()
-    .toBuffer();
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
-}
-
-/** One processed frame, as `--json` prints it. */
-export interface VideoFrameResult {
-  file: string;
-  /** 0-based frame number. */
-  frame: number;
-  /** Seconds from the start. */
-  time: number;
-  /** Faces as for photos (`box`, `keypoints` in frame pixels) plus `track` and `detected`. */
-  faces: TrackedFace[];
-  /** Set when this frame failed (the rest of the video is still processed). */
-  error?: string;
-}
-
-/** Options of {@link predictVideoFile}. */
-export interface PredictVideoOptions {
-  /** Annotated video to write (extension per encoder, see {@link openVideoWriter}); none if unset. */
-  out?: string;
-  /** Process every n-th frame only (1 = all); the annotated video shows the last result in between. */
-  everyN?: number;
-  /** Run the face detector every k processed frames and follow faces in between (1 = always detect). */
-  detectEvery?: number;
-  /** Keypoint smoothing: a spec or its text (`none`, `ema[:A]`, `one-euro[:MINCUTOFF,BETA[,DCUTOFF]]`). */
-  smoothing?: SmoothingSpec | string;
-  /** Crop margin, as in training (default 0.25). */
-  margin?: number;
-  /** Called for every processed frame, in order (e.g. to print JSON lines). */
-  onFrame?: (result: VideoFrameResult) => void;
-  /** Progress bar on stderr: true (on a terminal only), false, or a function called per frame. */
-  progress?: boolean | ((done: number, total: number, framesPerSecond: number) => void);
-  /** Drawing options for the annotated video. */
-  annotate?: AnnotateOptions;
-}
-
-/** What {@link predictVideoFile} returns. */
-export interface VideoSummary {
-  file: string;
-  width: number;
-  height: number;
-  /** The video's frame rate. */
-  fps: number;
-  /** Frames decoded, and how many of them were processed (every n-th), failed, or ran the detector. */
-  frames: number;
-  processed: number;
-  failed: number;
-  detections: number;
-  /** Wall-clock seconds from the first frame to the closed output, and decoded frames per second. */
-  seconds: number;
-  framesPerSecond: number;
-  /** The annotated video written, if any. */
-  output?: string;
-  /** The encoder used for it, e.g. `"libx264"`. */
-  encoder?: string;
-}
-
-/**
- * Finds faces and their keypoints on a video's frames; optionally writes an annotated copy (same size and
- * frame rate) and reports each processed frame through `onFrame`. A frame that fails is reported with
- * `error` and does not stop the others.
- *
- * @throws {DataError} naming the file when it cannot be decoded.
- */
-export async function predictVideoFile(
-  path: string,
-  detector: FaceDetector,
-  predictor: KeypointPredictor,
-  opts: PredictVideoOptions = {},
-): Promise<VideoSummary> {
-  const everyN = opts.everyN ?? 1;
-  if (!Number.isInteger(everyN) || everyN < 1) {
-    throw new UsageError(`everyN must be an integer ≥ 1, got ${everyN}`);
-  }
-  const smoothing = typeof opts.smoothing === "string"
-    ? parseSmoothingOption(opts.smoothing)
-    : opts.smoothing;
-  const margin = opts.margin ?? DEFAULT_CROP_MARGIN;
-  const tracker = new FaceTracker<GrayImage>({
-    detect: (gray) => detector.detect(gray),
-    crop: (gray, box) => cropToFace(gray, box),
-    predictor,
-  }, { detectEvery: opts.detectEvery ?? 1, smoothing, margin });
-
-  const info = await probeVideo(path);
-  const writer = opts.out ? await openVideoWriter(opts.out, info) : undefined;
-  const report = progressReporter(opts.progress, path);
-  const start = performance.now();
-  let frames = 0, processed = 0, failed = 0, detections = 0;
-  let last: TrackedFace[] = [];
-  try {
-    for await (const frame of readVideoFrames(path, info)) {
-      frames++;
-      if (frame.index % everyN === 0) {
-        processed++;
-        const result: VideoFrameResult = { file: path, frame: frame.index, time: frame.time, faces: [] };
-        try {
-          const gray = await rgbToGray(frame.rgb, frame.width, frame.height);
-          const tracked = await tracker.process(gray, frame.time, frame.width, frame.height);
-          result.faces = tracked.faces;
-          if (tracked.detected) detections++;
-        } catch (e) {
-          failed++;
-          result.error = e instanceof Error ? e.message : String(e);
-          tracker.reset();
-        }
-        last = result.faces;
-        opts.onFrame?.(result);
-      }
-      if (writer) {
-        await writer.write(await annotateFrame(frame.rgb, frame.width, frame.height, last, opts.annotate));
-      }
-      report(frames, info.frames, frames / ((performance.now() - start) / 1000));
-    }
-    await writer?.close();
-  } catch (e) {
-    await writer?.abort();
-    throw e;
-  } finally {
-    report(-1, info.frames, 0);
-  }
-  const seconds = (performance.now() - start) / 1000;
-  return {
-    file: path,
-    width: info.width,
-    height: info.height,
-    fps: info.fps,
-    frames,
-    processed,
-    failed,
-    detections,
-    seconds,
-    framesPerSecond: frames / seconds,
-    output: writer?.path,
-    encoder: writer?.encoder.encoder,
-  };
-}
-
-function parseSmoothingOption(text: string): SmoothingSpec {
-  try {
-    return parseSmoothing(text);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
-
-/** A per-frame progress callback; `done = −1` ends the bar. */
-function progressReporter(
-  progress: PredictVideoOptions["progress"],
-  file: string,
-): (done: number, total: number, fps: number) => void {
-  if (typeof progress === "function") return (d, t, f) => d >= 0 && progress(d, t, f);
-  if (!progress || !Deno.stderr.isTerminal()) return () => {};
-  const enc = new TextEncoder();
-  let lastDraw = 0, drawn = false;
-  return (done, total, fps) => {
-    if (done < 0) {
-      if (drawn) Deno.stderr.writeSync(enc.encode("\r\x1b[2K"));
-      return;
-    }
-    const now = performance.now();
-    if (now - lastDraw < 100) return;
-    lastDraw = now, drawn = true;
-    const known = Number.isFinite(total) && total > 0;
-    const width = 24, filled = known ? Math.min(width, Math.round((done / total) * width)) : 0;
-    const left = known && fps > 0 ? ` left ${Math.max(0, Math.round((total - done) / fps))}s` : "";
-    Deno.stderr.writeSync(enc.encode(
-      `\r\x1b[2K${file} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${
-        known ? total : "?"
-      } ` +
-        `frames  ${fps.toFixed(1)} frames/s${left}`,
-    ));
-  };
-}
-
-/**
- * One processed frame as a JSON line: `{"file", "frame", "time", "faces": [{"box", "keypoints", "track",
- * "detected"}]}`, coordinates rounded to 0.01 px (same form as for photos, plus the track fields);
- * `"error"` for a frame that failed.
- */
-export function frameJson(result: VideoFrameResult): string {
-  const r2 = (v: number) => Math.round(v * 100) / 100;
-  return JSON.stringify({
-    file: result.file,
-    frame: result.frame,
-    time: Math.round(result.time * 1e6) / 1e6,
-    faces: result.faces.map((f) => ({
-      box: f.box.map(r2),
-      keypoints: Object.fromEntries(Object.entries(f.keypoints).map(([k, [x, y]]) => [k, [r2(x), r2(y)]])),
-      track: f.track,
-      detected: f.detected,
-    })),
-    ...(result.error ? { error: result.error } : {}),
-  });
-}
-
-/**
- * Writes RGB frames as an uncompressed YUV4MPEG2 (`.y4m`) file, 4:2:0, BT.601 limited range: the format
- * Chromium's fake camera (`--use-file-for-fake-video-capture`) plays, and FFmpeg reads. Pure TypeScript,
- * no FFmpeg needed. Written atomically.
- *
- * @param fps frames per second (integer or fraction text like `"30000/1001"`).
- */
-export async function writeY4m(
-  path: string,
-  frames: Iterable<Uint8Array>,
-  opts: { width: number; height: number; fps: number | string },
-): Promise<void> {
-  const { width, height } = opts;
-  if (width % 2 || height % 2) throw new UsageError(`Y4M 4:2:0 needs an even size, got ${width}×${height}`);
-  const [num, den = "1"] = String(opts.fps).split("/");
-  const header = new TextEncoder().encode(`YUV4MPEG2 W${width} H${height} F${num}:${den} Ip A1:1 C420jpeg\n`);
-  const frameTag = new TextEncoder().encode("FRAME\n");
-  const chunks: Uint8Array[] = [header];
-  const cw = width / 2, ch = height / 2;
-  for (const rgb of frames) {
-    if (rgb.length !== width * height * 3) {
-      throw new UsageError(
-        `a ${width}×${height} frame needs ${width * height * 3} RGB bytes, got ${rgb.length}`,
-      );
-    }
-    const yuv = new Uint8Array(width * height + 2 * cw * ch);
-    for (let i = 0; i < width * height; i++) {
-      const r = rgb[3 * i], g = rgb[3 * i + 1], b = rgb[3 * i + 2];
-      yuv[i] = Math.round(16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255);
-    }
-    for (let y = 0; y < ch; y++) {
-      for (let x = 0; x < cw; x++) {
-        let r = 0, g = 0, b = 0;
-        for (const [dy, dx] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
-          const i = 3 * ((2 * y + dy) * width + 2 * x + dx);
-          r += rgb[i], g += rgb[i + 1], b += rgb[i + 2];
-        }
-        r /= 4, g /= 4, b /= 4;
-        yuv[width * height + y * cw + x] = Math.round(128 + (-37.797 * r - 74.203 * g + 112 * b) / 255);
-        yuv[width * height + cw * ch + y * cw + x] = Math.round(
-          128 + (112 * r - 93.786 * g - 18.214 * b) / 255,
-        );
-      }
-    }
-    chunks.push(frameTag, yuv);
-  }
-  const total = chunks.reduce((s, c) => s + c.length, 0);
-  const bytes = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) bytes.set(c, o), o += c.length;
-  await writeFileAtomic(path, bytes);
-}
-
-/**
- * Frames from still images (e.g. the frames of one person in `ytf68/training`), each resized to fit
- * `width × height` (aspect kept, black borders) and repeated `repeat` times: the raw RGB frames for
- * {@link writeY4m} or a {@link VideoWriter}.
- *
- * @throws {DataError} naming an image that does not decode.
- */
-export async function framesFromImages(
-  paths: readonly string[],
-  opts: { width: number; height: number; repeat?: number },
-): Promise<Uint8Array[]> {
-  const frames: Uint8Array[] = [];
-  for (const p of paths) {
-    let rgb: Uint8Array;
-    try {
-      const out = await sharp(p)
-        .resize(opts.width, opts.height, { fit: "contain", background: "#000000" })
-        .removeAlpha()
-        .toColourspace("srgb")
-        .raw()
-        .toBuffer();
-      rgb = new Uint8Array(out.buffer, out.byteOffset, out.length);
-    } catch (e) {
-      throw new DataError(`image failed to decode: ${(e as Error).message}`, { file: p });
-    }
-    for (let k = 0; k < (opts.repeat ?? 1); k++) frames.push(rgb);
-  }
-  return frames;
 }

@@ -4,3 +4,4 @@
  * @module
  */
 export * from "./ffmpeg_io.ts";
+export * from "./pipeline_io.ts";
