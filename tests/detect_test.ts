@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import { type FaceBox, type GrayImage, loadOpenCv, THESIS_DETECTOR_OPTIONS } from "../lib/face/detect.ts";
+import { type FaceBox, loadOpenCv, THESIS_DETECTOR_OPTIONS } from "../lib/face/detect.ts";
+import { type RawImage } from "../lib/core/image.ts";
 import { createFaceDetector } from "../lib/face/detect_io.ts";
 import { DataError, UsageError } from "../lib/core/errors.ts";
 import { readGray } from "../lib/core/image_io.ts";
@@ -25,7 +26,7 @@ function near(box: FaceBox, [x, y, w, h]: number[], tol: number): boolean {
 }
 
 /** A blank (uniform) image: nothing to detect. */
-function blank(width: number, height: number, value = 128): GrayImage {
+function blank(width: number, height: number, value = 128): RawImage {
   return { data: new Uint8Array(width * height).fill(value), width, height };
 }
 

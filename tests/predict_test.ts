@@ -5,7 +5,8 @@ import sharp from "sharp";
 import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../lib/core/constants.ts";
 import { type CropBox, fromCropCoords, squareBoxAround } from "../lib/data/crop.ts";
 import { landmarks68ToKaggle15 } from "../lib/data/landmarks68_io.ts";
-import { type FaceBox, type FaceDetector, type GrayImage } from "../lib/face/detect.ts";
+import { type FaceBox, type FaceDetector } from "../lib/face/detect.ts";
+import { type RawImage } from "../lib/core/image.ts";
 import { createFaceDetector } from "../lib/face/detect_io.ts";
 import {
   type EndToEndImage,
@@ -95,7 +96,7 @@ const centroidPredictor: KeypointPredictor = {
 };
 
 /** A black image with one Gaussian blob (sigma in pixels) centred at (cx, cy), pixel centres at integers. */
-function blobImage(width: number, height: number, cx: number, cy: number, sigma: number): GrayImage {
+function blobImage(width: number, height: number, cx: number, cy: number, sigma: number): RawImage {
   const data = new Uint8Array(width * height);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {

@@ -18,7 +18,8 @@ import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
 import { annotationSvg } from "../lib/viz/annotate.ts";
 import { enlargeToFace } from "../lib/data/crop.ts";
-import { createFaceDetectorFromCascade, type GrayImage } from "../lib/face/detect.ts";
+import { createFaceDetectorFromCascade } from "../lib/face/detect.ts";
+import { type RawImage } from "../lib/core/image.ts";
 import { modelPredictor } from "../lib/models/keypoint_model.ts";
 import { IMAGE_SIZE } from "../lib/core/constants.ts";
 import { parseSmoothing } from "../lib/face/smoothing.ts";
@@ -99,7 +100,7 @@ async function main(): Promise<void> {
   const overlay = $("overlay");
   overlay.style.width = `${width}px`, overlay.style.height = `${height}px`;
 
-  const tracker = new FaceTracker<GrayImage>({
+  const tracker = new FaceTracker<RawImage>({
     detect: (gray) => detector.detect(gray),
     // Boxes larger than 96 are shrunk here (the library uses sharp); smaller ones by the library itself.
     crop: (gray, box) => box.size > IMAGE_SIZE ? shrinkCrop(gray, box) : enlargeToFace(gray, box),

@@ -21,13 +21,7 @@
 import sharp from "sharp";
 import { DataError } from "./errors.ts";
 import { writeFileAtomic } from "./atomic_io.ts";
-
-/** A decoded 8-bit image: `data` holds `width × height × channels` bytes, row-major, channels interleaved. */
-export interface RawImage {
-  data: Uint8Array;
-  width: number;
-  height: number;
-}
+import type { RawImage } from "./image.ts";
 
 /** Options for the readers. */
 export interface ReadImageOptions {

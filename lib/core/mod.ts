@@ -6,5 +6,6 @@
  */
 export * from "./constants.ts";
 export * from "./errors.ts";
+export * from "./image.ts";
 export * from "./rng.ts";
 export * from "./image_io.ts";

@@ -22,19 +22,13 @@
  * @module
  */
 import { IMAGE_SIZE } from "../core/constants.ts";
+import type { RawImage } from "../core/image.ts";
 
 /** A square in original-image pixels: top-left pixel (`x`, `y`) and side `size`, all integers. */
 export interface CropBox {
   x: number;
   y: number;
   size: number;
-}
-
-/** A one-channel 8-bit image, as `readGray` returns it. */
-export interface GrayImage {
-  data: Uint8Array;
-  width: number;
-  height: number;
 }
 
 /** The default margin of {@link squareBoxAround}: a quarter of the face's extent on each side. */
@@ -103,7 +97,7 @@ export function fromCropCoords(u: number, v: number, box: CropBox): [number, num
  * @throws RangeError when the box is larger than 96, not whole pixels with a positive side, or the image's
  * size is wrong.
  */
-export function enlargeToFace(gray: GrayImage, box: CropBox): Float32Array {
+export function enlargeToFace(gray: RawImage, box: CropBox): Float32Array {
   if (box.size > IMAGE_SIZE) {
     throw new RangeError(`enlargeToFace: box ${JSON.stringify(box)} is larger than ${IMAGE_SIZE}`);
   }
@@ -119,7 +113,7 @@ export function enlargeToFace(gray: GrayImage, box: CropBox): Float32Array {
  *
  * @throws RangeError when the box is not whole pixels with a positive side, or the image's size is wrong.
  */
-export function cutSquare(gray: GrayImage, box: CropBox): Uint8Array {
+export function cutSquare(gray: RawImage, box: CropBox): Uint8Array {
   const { x, y, size } = box;
   if (![x, y, size].every(Number.isInteger) || size < 1) {
     throw new RangeError(`cropToFace: box ${JSON.stringify(box)} must be whole pixels with a side ≥ 1`);

@@ -6,7 +6,8 @@
  */
 import sharp from "sharp";
 import { IMAGE_SIZE } from "../core/constants.ts";
-import { type CropBox, cutSquare, enlargeToFace, type GrayImage } from "./crop.ts";
+import { type CropBox, cutSquare, enlargeToFace } from "./crop.ts";
+import { type RawImage } from "../core/image.ts";
 
 /**
  * Cuts `box` out of `gray` (black where the box leaves the image) and resizes it to 96×96, returning
@@ -18,7 +19,7 @@ import { type CropBox, cutSquare, enlargeToFace, type GrayImage } from "./crop.t
  *
  * @throws RangeError when the box is not whole pixels with a positive side, or the image's size is wrong.
  */
-export async function cropToFace(gray: GrayImage, box: CropBox): Promise<Float32Array> {
+export async function cropToFace(gray: RawImage, box: CropBox): Promise<Float32Array> {
   if (box.size <= IMAGE_SIZE) return enlargeToFace(gray, box);
   const square = cutSquare(gray, box);
   const pixels = await sharp(square, { raw: { width: box.size, height: box.size, channels: 1 } })

@@ -28,9 +28,7 @@
 
 import cvModule from "@techstark/opencv-js";
 import { DataError, UsageError } from "../core/errors.ts";
-import type { GrayImage } from "../data/crop.ts";
-
-export type { GrayImage };
+import type { RawImage } from "../core/image.ts";
 
 /** A detected face: an axis-aligned box in image pixels (top-left corner, width, height). */
 export interface FaceBox {
@@ -59,7 +57,7 @@ export interface FaceDetector {
   /** The settings in use, defaults filled in. */
   readonly options: Readonly<Required<FaceDetectorOptions>>;
   /** Faces in `gray`, largest first (ties: top to bottom, then left to right); `[]` when there is none. */
-  detect(gray: GrayImage): FaceBox[];
+  detect(gray: RawImage): FaceBox[];
   /** Frees the cascade's memory inside OpenCV; `detect` fails afterwards. */
   close(): void;
 }
@@ -189,7 +187,7 @@ export async function createFaceDetectorFromCascade(
   let closed = false;
   return {
     options,
-    detect(gray: GrayImage): FaceBox[] {
+    detect(gray: RawImage): FaceBox[] {
       if (closed) throw new Error("FaceDetector.detect called after close()");
       checkGray(gray);
       const mat = new cv.Mat(gray.height, gray.width, cv.CV_8UC1);
@@ -236,7 +234,7 @@ function checkOptions(o: Required<FaceDetectorOptions>): void {
   }
 }
 
-function checkGray(gray: GrayImage): void {
+function checkGray(gray: RawImage): void {
   const { width, height, data } = gray;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new UsageError(`image size must be positive integers, got ${width}×${height}`);

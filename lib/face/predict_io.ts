@@ -26,7 +26,8 @@
 import { IMAGE_SIZE, KEYPOINT_NAMES, type KeypointName, NUM_COORDS } from "../core/constants.ts";
 import { type CropBox, DEFAULT_CROP_MARGIN, fromCropCoords } from "../data/crop.ts";
 import { cropToFace } from "../data/crop_io.ts";
-import type { FaceBox, FaceDetector, GrayImage } from "./detect.ts";
+import type { FaceBox, FaceDetector } from "./detect.ts";
+import type { RawImage } from "../core/image.ts";
 import { UsageError } from "../core/errors.ts";
 import { readGray, readRgb } from "../core/image_io.ts";
 import type { KeypointPredictor } from "../models/types.ts";
@@ -95,7 +96,7 @@ export function cropBoxForDetection(face: FaceBox, margin: number = DEFAULT_CROP
  * them, and maps the 96×96 coordinates back to `gray`'s pixels. Faces keep the order of `boxes`.
  */
 export async function predictFaces(
-  gray: GrayImage,
+  gray: RawImage,
   boxes: readonly FaceBox[],
   predictor: KeypointPredictor,
   opts: PredictOptions = {},

@@ -29,7 +29,8 @@ import { Buffer } from "node:buffer";
 import { type AnnotateOptions, annotationSvg } from "../viz/annotate.ts";
 import { DEFAULT_CROP_MARGIN } from "../data/crop.ts";
 import { cropToFace } from "../data/crop_io.ts";
-import type { FaceDetector, GrayImage } from "../face/detect.ts";
+import type { FaceDetector } from "../face/detect.ts";
+import type { RawImage } from "../core/image.ts";
 import { UsageError } from "../core/errors.ts";
 import type { KeypointPredictor } from "../models/types.ts";
 import { parseSmoothing, type SmoothingSpec } from "../face/smoothing.ts";
@@ -38,7 +39,7 @@ import { progressBar } from "../train/progress_io.ts";
 import { openVideoWriter, probeVideo, readVideoFrames } from "./ffmpeg_io.ts";
 
 /** RGB to 8-bit gray with sharp (libvips' "b-w"), exactly as `readGray` converts image files. */
-export async function rgbToGray(rgb: Uint8Array, width: number, height: number): Promise<GrayImage> {
+export async function rgbToGray(rgb: Uint8Array, width: number, height: number): Promise<RawImage> {
   const out = await sharp(rgb, { raw: { width, height, channels: 3 } }).toColourspace("b-w").raw().toBuffer();
   return { data: new Uint8Array(out.buffer, out.byteOffset, out.length), width, height };
 }
@@ -136,7 +137,7 @@ export async function predictVideoFile(
     ? parseSmoothingOption(opts.smoothing)
     : opts.smoothing;
   const margin = opts.margin ?? DEFAULT_CROP_MARGIN;
-  const tracker = new FaceTracker<GrayImage>({
+  const tracker = new FaceTracker<RawImage>({
     detect: (gray) => detector.detect(gray),
     crop: (gray, box) => cropToFace(gray, box),
     predictor,

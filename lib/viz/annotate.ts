@@ -20,13 +20,6 @@
  * @module
  */
 
-/** An RGB image: three bytes per pixel, row-major. */
-export interface RgbImage {
-  data: Uint8Array;
-  width: number;
-  height: number;
-}
-
 /** One face to draw: its box and named points, in original-image pixels. */
 export interface AnnotatedFace {
   /** `[x, y, width, height]`: top-left corner of the top-left pixel inside the box, and its size. */

@@ -9,7 +9,8 @@ import sharp from "sharp";
 import { Buffer } from "node:buffer";
 import { UsageError } from "../core/errors.ts";
 import { writeFileAtomic } from "../core/atomic_io.ts";
-import { type AnnotatedFace, type AnnotateOptions, annotationSvg, type RgbImage } from "./annotate.ts";
+import { type AnnotatedFace, type AnnotateOptions, annotationSvg } from "./annotate.ts";
+import { type RawImage } from "../core/image.ts";
 import { type FaceGridOptions, faceGridRgb, type FaceToDraw } from "./draw.ts";
 
 /**
@@ -37,7 +38,7 @@ export async function saveFaceGrid(
  */
 export async function writeAnnotatedPng(
   path: string,
-  rgb: RgbImage,
+  rgb: RawImage,
   faces: readonly AnnotatedFace[],
   opts: AnnotateOptions = {},
 ): Promise<void> {
