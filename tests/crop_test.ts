@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import sharp from "sharp";
 import { fromCropCoords, squareBoxAround, toCropCoords } from "../lib/data/crop.ts";
 import { cropToFace } from "../lib/data/crop_io.ts";
-import type { CropBox } from "../lib/data/crop.ts";
+import type { CropBox } from "../lib/core/box.ts";
 import { DataError } from "../lib/core/errors.ts";
 import { readGray, readRgb, writeGrayPng, writeRgbPng } from "../lib/core/image_io.ts";
 

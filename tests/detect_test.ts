@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import { type FaceBox, loadOpenCv, THESIS_DETECTOR_OPTIONS } from "../lib/face/detect.ts";
+import { loadOpenCv, THESIS_DETECTOR_OPTIONS } from "../lib/face/detect.ts";
+import { type Box } from "../lib/core/box.ts";
 import { type RawImage } from "../lib/core/image.ts";
 import { createFaceDetector } from "../lib/face/detect_io.ts";
 import { DataError, UsageError } from "../lib/core/errors.ts";
@@ -20,7 +21,7 @@ const assertThrows = (fn: () => unknown, cls: ErrorClass, text = "") =>
 
 const PORTRAITS = new URL("../data/portraits/", import.meta.url).pathname;
 
-function near(box: FaceBox, [x, y, w, h]: number[], tol: number): boolean {
+function near(box: Box, [x, y, w, h]: number[], tol: number): boolean {
   return Math.abs(box.x - x) <= tol && Math.abs(box.y - y) <= tol && Math.abs(box.width - w) <= tol &&
     Math.abs(box.height - h) <= tol;
 }

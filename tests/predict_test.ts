@@ -3,9 +3,11 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
 import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../lib/core/constants.ts";
-import { type CropBox, fromCropCoords, squareBoxAround } from "../lib/data/crop.ts";
+import { fromCropCoords, squareBoxAround } from "../lib/data/crop.ts";
+import { type CropBox } from "../lib/core/box.ts";
 import { landmarks68ToKaggle15 } from "../lib/data/landmarks68_io.ts";
-import { type FaceBox, type FaceDetector } from "../lib/face/detect.ts";
+import { type FaceDetector } from "../lib/face/detect.ts";
+import { type Box } from "../lib/core/box.ts";
 import { type RawImage } from "../lib/core/image.ts";
 import { createFaceDetector } from "../lib/face/detect_io.ts";
 import {
@@ -20,11 +22,11 @@ import type { KeypointPredictor } from "../lib/models/types.ts";
 import { makeMetadata, saveKeypointModel } from "../lib/models/mod.ts";
 import {
   annotateResult,
-  cropBoxForDetection,
   predictFaces,
   predictImageFile,
   type PredictionResult,
 } from "../lib/face/predict_io.ts";
+import { cropBoxForDetection } from "../lib/data/crop.ts";
 import { ANNOTATION_COLOURS } from "../lib/viz/annotate.ts";
 
 const assertEquals = (actual: unknown, expected: unknown, msg = "") =>
@@ -48,7 +50,7 @@ const HAVE_YTF68 = (() => {
 })();
 
 /** A detector that always reports the same boxes. */
-function fixedDetector(boxes: FaceBox[]): FaceDetector {
+function fixedDetector(boxes: Box[]): FaceDetector {
   return {
     options: { cascadePath: "", scaleFactor: 1.1, minNeighbors: 5, minSize: 30, maxSize: 0 },
     detect: () => boxes.map((b) => ({ ...b })),
@@ -149,7 +151,7 @@ Deno.test({
 
 Deno.test("predictFaces: a blob pasted at a known place comes back at its original coordinates", async () => {
   // Shrunk (crop 200 px → 96), enlarged (crop 60 px → 96) and partly outside the image (black fill).
-  const cases: { box: FaceBox; blob: [number, number] }[] = [
+  const cases: { box: Box; blob: [number, number] }[] = [
     { box: { x: 120, y: 80, width: 152, height: 152 }, blob: [205.3, 190.8] },
     { box: { x: 300, y: 40, width: 46, height: 46 }, blob: [318.6, 70.2] },
     { box: { x: -30, y: 200, width: 120, height: 120 }, blob: [20.5, 262.25] },

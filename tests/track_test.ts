@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { IMAGE_SIZE, KEYPOINT_NAMES } from "../lib/core/constants.ts";
-import { type CropBox, toCropCoords } from "../lib/data/crop.ts";
+import { toCropCoords } from "../lib/data/crop.ts";
+import { type CropBox } from "../lib/core/box.ts";
 import { cropToFace } from "../lib/data/crop_io.ts";
-import type { FaceBox } from "../lib/face/detect.ts";
+import type { Box } from "../lib/core/box.ts";
 import { readGray, readRgb } from "../lib/core/image_io.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
-import { cropBoxForDetection } from "../lib/face/predict_io.ts";
+import { cropBoxForDetection } from "../lib/data/crop.ts";
 import { FaceTracker, fitMeanFace, MEAN_FACE, meanFaceInCrop, meanFacePredictor } from "../lib/face/track.ts";
 import { rgbToGrayBytes, shrinkCrop } from "../web/frame.ts";
 
@@ -45,7 +46,7 @@ function fakeHooks(garbageOn = new Set<number>()) {
   return {
     calls,
     hooks: {
-      detect(f: Frame): FaceBox[] {
+      detect(f: Frame): Box[] {
         calls.detect++;
         // A Haar-like box: landmark extent = 0.877 width, centre 0.165 width below the box centre.
         const w = Math.round(f.extent / 0.877);

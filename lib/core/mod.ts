@@ -5,6 +5,7 @@
  * @module
  */
 export * from "./constants.ts";
+export * from "./box.ts";
 export * from "./errors.ts";
 export * from "./image.ts";
 export * from "./rng.ts";

@@ -22,14 +22,9 @@
  * @module
  */
 import { IMAGE_SIZE } from "../core/constants.ts";
+import type { Box, CropBox } from "../core/box.ts";
+import { UsageError } from "../core/errors.ts";
 import type { RawImage } from "../core/image.ts";
-
-/** A square in original-image pixels: top-left pixel (`x`, `y`) and side `size`, all integers. */
-export interface CropBox {
-  x: number;
-  y: number;
-  size: number;
-}
 
 /** The default margin of {@link squareBoxAround}: a quarter of the face's extent on each side. */
 export const DEFAULT_CROP_MARGIN = 0.25;
@@ -75,6 +70,38 @@ export function squareBoxAround(points: ArrayLike<number>, margin = DEFAULT_CROP
   const x = Math.round((minX + maxX) / 2 - (size - 1) / 2);
   const y = Math.round((minY + maxY) / 2 - (size - 1) / 2);
   return { x, y, size };
+}
+
+/**
+ * How a Haar face box relates to the 68-landmark bounding box (ratios of the Haar box's width), measured on
+ * `../shared/data/ytf68` training frames with the default detector (see the module documentation).
+ */
+export const HAAR_TO_LANDMARK_BOX = {
+  /** Larger side of the landmark box ÷ Haar width (median). */
+  extent: 0.877,
+  /** Landmark box centre below the Haar box centre ÷ Haar width (median). */
+  shiftY: 0.165,
+} as const;
+
+/**
+ * The square crop (whole pixels, may extend past the image) for a detected face, framed like the training
+ * crops: the landmark box estimated by {@link HAAR_TO_LANDMARK_BOX}, plus `margin` on each side.
+ *
+ * @example
+ * ```ts
+ * cropBoxForDetection({ x: 177, y: 65, width: 96, height: 96 }); // { x: 162, y: 66, size: 126 }
+ * ```
+ */
+export function cropBoxForDetection(face: Box, margin: number = DEFAULT_CROP_MARGIN): CropBox {
+  if (!(margin >= 0) || !Number.isFinite(margin)) {
+    throw new UsageError(`margin must be a finite number ≥ 0, got ${margin}`);
+  }
+  const side = Math.max(face.width, face.height);
+  const size = Math.max(1, Math.round(HAAR_TO_LANDMARK_BOX.extent * side * (1 + 2 * margin)));
+  // Centres in pixel-centre coordinates: a box starting at pixel x with side w is centred at x + (w − 1)/2.
+  const cx = face.x + (face.width - 1) / 2;
+  const cy = face.y + (face.height - 1) / 2 + HAAR_TO_LANDMARK_BOX.shiftY * side;
+  return { x: Math.round(cx - (size - 1) / 2), y: Math.round(cy - (size - 1) / 2), size };
 }
 
 /** Maps a point in original-image pixels to 96×96 face pixels: `u = (x − box.x + 0.5)·96/box.size − 0.5`. */

@@ -6,7 +6,8 @@
  */
 import sharp from "sharp";
 import { IMAGE_SIZE } from "../core/constants.ts";
-import { type CropBox, cutSquare, enlargeToFace } from "./crop.ts";
+import { cutSquare, enlargeToFace } from "./crop.ts";
+import { type CropBox } from "../core/box.ts";
 import { type RawImage } from "../core/image.ts";
 
 /**

@@ -23,7 +23,8 @@ import { IBUG68_OUTER_EYE_CORNERS, KEYPOINT_NAMES, NUM_LANDMARKS_68 } from "../c
 import { landmarks68ToKaggle15 } from "../data/landmarks68_io.ts";
 import { pointBounds } from "../data/crop.ts";
 import type { CropSource, KeypointDataset } from "../data/types.ts";
-import { type FaceBox, type FaceDetector, type FaceDetectorOptions } from "../face/detect.ts";
+import { type FaceDetector, type FaceDetectorOptions } from "../face/detect.ts";
+import { type Box, iou } from "../core/box.ts";
 import { createFaceDetector } from "../face/detect_io.ts";
 import { UsageError } from "../core/errors.ts";
 import { readGray } from "../core/image_io.ts";
@@ -109,10 +110,10 @@ export async function evaluateEndToEnd(
  * The detection that belongs to the face with these 68 landmarks: among boxes containing the centre of the
  * landmarks' bounding box, the one with the largest IoU with it; null if no box contains the centre.
  */
-export function matchDetection(boxes: readonly FaceBox[], landmarks68: ArrayLike<number>): FaceBox | null {
+export function matchDetection(boxes: readonly Box[], landmarks68: ArrayLike<number>): Box | null {
   const truth = landmarkBox(landmarks68);
   const cx = truth.x + truth.width / 2, cy = truth.y + truth.height / 2;
-  let best: FaceBox | null = null, bestIou = -1;
+  let best: Box | null = null, bestIou = -1;
   for (const b of boxes) {
     // Pixel centres are integers, so a box at x with width w spans x − 0.5 … x + w − 0.5.
     const inside = cx >= b.x - 0.5 && cx <= b.x + b.width - 0.5 && cy >= b.y - 0.5 &&
@@ -165,17 +166,9 @@ function checkSources(ds: Pick<KeypointDataset, "name" | "n" | "sources">): Crop
 }
 
 /** Bounding box of the finite landmarks, in continuous coordinates. */
-function landmarkBox(points: ArrayLike<number>): FaceBox {
+function landmarkBox(points: ArrayLike<number>): Box {
   const { minX, minY, maxX, maxY } = pointBounds(points);
   return { x: minX, y: minY, width: maxX - minX, height: maxY - minY };
-}
-
-function iou(a: FaceBox, b: FaceBox): number {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  const inter = Math.max(0, w) * Math.max(0, h);
-  const union = a.width * a.height + b.width * b.height - inter;
-  return union > 0 ? inter / union : 0;
 }
 
 /** What {@link runEndToEnd} needs: the model, the dataset spec, and optional detector / crop settings. */

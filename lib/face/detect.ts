@@ -28,15 +28,8 @@
 
 import cvModule from "@techstark/opencv-js";
 import { DataError, UsageError } from "../core/errors.ts";
+import type { Box } from "../core/box.ts";
 import type { RawImage } from "../core/image.ts";
-
-/** A detected face: an axis-aligned box in image pixels (top-left corner, width, height). */
-export interface FaceBox {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
 
 /** Settings of a face detector; every field has a default. */
 export interface FaceDetectorOptions {
@@ -57,7 +50,7 @@ export interface FaceDetector {
   /** The settings in use, defaults filled in. */
   readonly options: Readonly<Required<FaceDetectorOptions>>;
   /** Faces in `gray`, largest first (ties: top to bottom, then left to right); `[]` when there is none. */
-  detect(gray: RawImage): FaceBox[];
+  detect(gray: RawImage): Box[];
   /** Frees the cascade's memory inside OpenCV; `detect` fails afterwards. */
   close(): void;
 }
@@ -80,7 +73,7 @@ interface CvMat {
 }
 interface CvRectVector {
   size(): number;
-  get(i: number): FaceBox;
+  get(i: number): Box;
   delete(): void;
 }
 interface CvCascade {
@@ -187,7 +180,7 @@ export async function createFaceDetectorFromCascade(
   let closed = false;
   return {
     options,
-    detect(gray: RawImage): FaceBox[] {
+    detect(gray: RawImage): Box[] {
       if (closed) throw new Error("FaceDetector.detect called after close()");
       checkGray(gray);
       const mat = new cv.Mat(gray.height, gray.width, cv.CV_8UC1);
@@ -197,7 +190,7 @@ export async function createFaceDetectorFromCascade(
         const min = new cv.Size(options.minSize, options.minSize);
         const max = new cv.Size(options.maxSize, options.maxSize);
         cascade.detectMultiScale(mat, found, options.scaleFactor, options.minNeighbors, 0, min, max);
-        const faces: FaceBox[] = [];
+        const faces: Box[] = [];
         for (let i = 0; i < found.size(); i++) {
           const r = found.get(i);
           faces.push({ x: r.x, y: r.y, width: r.width, height: r.height });

@@ -5,6 +5,7 @@
  *
  * @module
  */
+export * from "./types.ts";
 export * from "./detect.ts";
 export * from "./detect_io.ts";
 export * from "./predict_io.ts";

@@ -24,23 +24,17 @@
  */
 
 import { IMAGE_SIZE, KEYPOINT_NAMES, type KeypointName, NUM_COORDS } from "../core/constants.ts";
-import { type CropBox, DEFAULT_CROP_MARGIN, fromCropCoords } from "../data/crop.ts";
+import { cropBoxForDetection, fromCropCoords } from "../data/crop.ts";
 import { cropToFace } from "../data/crop_io.ts";
-import type { FaceBox, FaceDetector } from "./detect.ts";
+import type { FaceDetector } from "./detect.ts";
+import type { Box } from "../core/box.ts";
 import type { RawImage } from "../core/image.ts";
+import type { PredictedFace } from "./types.ts";
 import { UsageError } from "../core/errors.ts";
 import { readGray, readRgb } from "../core/image_io.ts";
 import type { KeypointPredictor } from "../models/types.ts";
 import { type AnnotatedFace, type AnnotateOptions } from "../viz/annotate.ts";
 import { writeAnnotatedPng } from "../viz/png_io.ts";
-
-/** One face found in a photo: the detector's box and the 15 keypoints, in the photo's pixels. */
-export interface PredictedFace {
-  /** Detection box `[x, y, width, height]` (top-left pixel and size). */
-  box: [number, number, number, number];
-  /** Each keypoint as `[x, y]`; the centre of the photo's top-left pixel is (0, 0). */
-  keypoints: Record<KeypointName, [number, number]>;
-}
 
 /** What {@link predictImageFile} returns (and `deno task predict --json` prints, one per line). */
 export interface PredictionResult {
@@ -60,44 +54,12 @@ export interface PredictOptions {
 }
 
 /**
- * How a Haar face box relates to the 68-landmark bounding box (ratios of the Haar box's width), measured on
- * `../shared/data/ytf68` training frames with the default detector (see the module documentation).
- */
-export const HAAR_TO_LANDMARK_BOX = {
-  /** Larger side of the landmark box ÷ Haar width (median). */
-  extent: 0.877,
-  /** Landmark box centre below the Haar box centre ÷ Haar width (median). */
-  shiftY: 0.165,
-} as const;
-
-/**
- * The square crop (whole pixels, may extend past the image) for a detected face, framed like the training
- * crops: the landmark box estimated by {@link HAAR_TO_LANDMARK_BOX}, plus `margin` on each side.
- *
- * @example
- * ```ts
- * cropBoxForDetection({ x: 177, y: 65, width: 96, height: 96 }); // { x: 162, y: 66, size: 126 }
- * ```
- */
-export function cropBoxForDetection(face: FaceBox, margin: number = DEFAULT_CROP_MARGIN): CropBox {
-  if (!(margin >= 0) || !Number.isFinite(margin)) {
-    throw new UsageError(`margin must be a finite number ≥ 0, got ${margin}`);
-  }
-  const side = Math.max(face.width, face.height);
-  const size = Math.max(1, Math.round(HAAR_TO_LANDMARK_BOX.extent * side * (1 + 2 * margin)));
-  // Centres in pixel-centre coordinates: a box starting at pixel x with side w is centred at x + (w − 1)/2.
-  const cx = face.x + (face.width - 1) / 2;
-  const cy = face.y + (face.height - 1) / 2 + HAAR_TO_LANDMARK_BOX.shiftY * side;
-  return { x: Math.round(cx - (size - 1) / 2), y: Math.round(cy - (size - 1) / 2), size };
-}
-
-/**
  * Predicts keypoints for faces already found in `gray`: crops each box, runs the predictor once on all of
  * them, and maps the 96×96 coordinates back to `gray`'s pixels. Faces keep the order of `boxes`.
  */
 export async function predictFaces(
   gray: RawImage,
-  boxes: readonly FaceBox[],
+  boxes: readonly Box[],
   predictor: KeypointPredictor,
   opts: PredictOptions = {},
 ): Promise<PredictedFace[]> {

@@ -36,10 +36,11 @@ import {
   NUM_COORDS,
   NUM_KEYPOINTS,
 } from "../core/constants.ts";
-import { type CropBox, DEFAULT_CROP_MARGIN, fromCropCoords } from "../data/crop.ts";
-import type { FaceBox } from "./detect.ts";
+import { DEFAULT_CROP_MARGIN, fromCropCoords } from "../data/crop.ts";
+import { type Box, type CropBox, cropBoxArea, iou } from "../core/box.ts";
 import type { KeypointPredictor } from "../models/types.ts";
-import { cropBoxForDetection, type PredictedFace } from "./predict_io.ts";
+import { type PredictedFace } from "./types.ts";
+import { cropBoxForDetection } from "../data/crop.ts";
 import { createSmoother, type Smoother, type SmoothingSpec } from "./smoothing.ts";
 
 /**
@@ -84,7 +85,7 @@ export const MEAN_FACE: readonly number[] = [
 /** What the tracker needs from its platform: face detection and the 96×96 crop, on its own frame type. */
 export interface TrackerHooks<F> {
   /** Faces in the frame, largest first. */
-  detect(frame: F): FaceBox[] | Promise<FaceBox[]>;
+  detect(frame: F): Box[] | Promise<Box[]>;
   /** The square `box` of the frame (black outside it) resized to 96×96 grayscale in [0, 1]. */
   crop(frame: F, box: CropBox): Float32Array | Promise<Float32Array>;
   /** The keypoint model. */
@@ -196,15 +197,6 @@ function centroid(points: ArrayLike<number>): [number, number] {
   return [x / n, y / n];
 }
 
-/** Overlap (intersection over union) of two squares. */
-function iou(a: CropBox, b: CropBox): number {
-  const w = Math.min(a.x + a.size, b.x + b.size) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.size, b.y + b.size) - Math.max(a.y, b.y);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  return inter / (a.size * a.size + b.size * b.size - inter);
-}
-
 /** Fraction of a square inside a `width × height` frame. */
 function insideFraction(b: CropBox, width: number, height: number): number {
   const w = Math.min(width, b.x + b.size) - Math.max(0, b.x);
@@ -271,7 +263,7 @@ export class FaceTracker<F> {
     crops.forEach((crop, i) => {
       let best: Track | undefined, bestIou = 0.3;
       for (const t of this.#tracks) {
-        const o = iou(t.crop, crop);
+        const o = iou(cropBoxArea(t.crop), cropBoxArea(crop));
         if (!matched.has(t) && o > bestIou) best = t, bestIou = o;
       }
       const b = boxes[i];
