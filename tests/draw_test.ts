@@ -1,12 +1,7 @@
 import nodeAssert from "node:assert/strict";
 import sharp from "sharp";
-import {
-  augmentationGrid,
-  DEFAULT_POINT_COLORS,
-  faceGridRgb,
-  gridPixel,
-  KEYPOINT_SIDES,
-} from "../lib/viz/draw.ts";
+import { augmentationGrid, DEFAULT_POINT_COLORS, faceGridRgb, gridPixel } from "../lib/viz/draw.ts";
+import { KEYPOINT_SIDES } from "../lib/core/constants.ts";
 import { saveFaceGrid } from "../lib/viz/png_io.ts";
 import { compose, horizontalFlip } from "../lib/augment/augment.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";

@@ -1,6 +1,7 @@
 /**
- * The keypoint vocabulary shared by every module: names in Kaggle's column order, the left/right pairs
- * that swap under a horizontal flip, and the map from the 68-point iBUG layout to the 15 Kaggle points.
+ * The keypoint vocabulary shared by every module: names in Kaggle's column order, the side of the face
+ * each is on and one colour per side, the left/right pairs that swap under a horizontal flip, and the map
+ * from the 68-point iBUG layout to the 15 Kaggle points.
  *
  * "Left" and "right" are the subject's: `left_eye_center` lies on the image's right-hand side.
  *
@@ -34,6 +35,41 @@ export const KEYPOINT_NAMES = [
 
 /** One of the 15 keypoint names. */
 export type KeypointName = typeof KEYPOINT_NAMES[number];
+
+/** Which side of the subject's face a keypoint is on; "left" is the subject's left (the image's right). */
+export type KeypointSide = "left" | "right" | "centre";
+
+/** The side of each keypoint: the one table that drawings and flips read. */
+export const KEYPOINT_SIDE: Readonly<Record<KeypointName, KeypointSide>> = {
+  left_eye_center: "left",
+  right_eye_center: "right",
+  left_eye_inner_corner: "left",
+  left_eye_outer_corner: "left",
+  right_eye_inner_corner: "right",
+  right_eye_outer_corner: "right",
+  left_eyebrow_inner_end: "left",
+  left_eyebrow_outer_end: "left",
+  right_eyebrow_inner_end: "right",
+  right_eyebrow_outer_end: "right",
+  nose_tip: "centre",
+  mouth_left_corner: "left",
+  mouth_right_corner: "right",
+  mouth_center_top_lip: "centre",
+  mouth_center_bottom_lip: "centre",
+};
+
+/** {@link KEYPOINT_SIDE} in {@link KEYPOINT_NAMES} order. */
+export const KEYPOINT_SIDES: readonly KeypointSide[] = KEYPOINT_NAMES.map((n) => KEYPOINT_SIDE[n]);
+
+/**
+ * The one colour of each side, used by every drawing (face grids, annotated photos and videos, the camera
+ * page): the subject's left orange, right cyan, midline (nose, lips) magenta.
+ */
+export const SIDE_COLOURS: Readonly<Record<KeypointSide, string>> = {
+  left: "#ff8c1a",
+  right: "#1ad1ff",
+  centre: "#ff33cc",
+};
 
 /** The 30 coordinate columns of Kaggle's training.csv: `<name>_x, <name>_y` for each keypoint in order. */
 export const KEYPOINT_COLUMNS: readonly string[] = KEYPOINT_NAMES.flatMap((n) => [`${n}_x`, `${n}_y`]);

@@ -3,8 +3,8 @@
  * any image size: the camera page shows it over the video, `writeAnnotatedPng` (`png_io.ts`) composites it
  * onto the photo with sharp.
  *
- * Colours: boxes green, the subject's left-side points orange, right-side points cyan, centre-line points
- * (nose tip, lip centres) magenta. "Left" is the subject's left, on the image's right-hand side.
+ * Colours: boxes green, points by side in `SIDE_COLOURS` (the subject's left orange, right cyan, midline
+ * magenta). "Left" is the subject's left, on the image's right-hand side.
  *
  * @example
  * ```ts
@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { KEYPOINT_SIDE, type KeypointName, type KeypointSide, SIDE_COLOURS } from "../core/constants.ts";
 
 /** One face to draw: its box and named points, in original-image pixels. */
 export interface AnnotatedFace {
@@ -40,19 +41,12 @@ export interface AnnotateOptions {
   lineWidth?: number;
 }
 
-/** Colours by side of the face, exported so legends and plots can match. */
-export const ANNOTATION_COLOURS = {
-  box: "#22dd44",
-  left: "#ff8c1a",
-  right: "#1ad1ff",
-  centre: "#ff33cc",
-} as const;
+/** The box colour and {@link SIDE_COLOURS}, exported so legends can match. */
+export const ANNOTATION_COLOURS = { box: "#22dd44", ...SIDE_COLOURS } as const;
 
-/** Which side of the subject's face a keypoint name lies on. */
-export function keypointSide(name: string): "left" | "right" | "centre" {
-  if (/(^|_)left(_|$)/.test(name)) return "left";
-  if (/(^|_)right(_|$)/.test(name)) return "right";
-  return "centre";
+/** Which side of the subject's face a keypoint lies on ({@link KEYPOINT_SIDE}; other names: centre). */
+export function keypointSide(name: string): KeypointSide {
+  return KEYPOINT_SIDE[name as KeypointName] ?? "centre";
 }
 
 /** Builds the SVG overlay (exported for tests and for callers that composite it themselves). */

@@ -1,9 +1,9 @@
 /**
  * Draws 96×96 faces with their keypoints into one RGB grid image, for looking at data and augmentations.
  *
- * Keypoints are coloured by side so that a wrong flip is visible at a glance: the subject's LEFT points
- * (`left_*`, `mouth_left_corner`, on the image's right-hand side of a frontal face) are cyan, the subject's
- * RIGHT points red, and the midline points (nose, lips) yellow. Labels use a built-in 3×5 pixel font, so
+ * Keypoints are coloured by side (`SIDE_COLOURS`) so that a wrong flip is visible at a glance: the
+ * subject's LEFT points (`left_*`, `mouth_left_corner`, on the image's right-hand side of a frontal face)
+ * are orange, the subject's RIGHT points cyan, and the midline points (nose, lips) magenta. Labels use a built-in 3×5 pixel font, so
  * the output does not depend on installed fonts.
  *
  * @example
@@ -15,7 +15,7 @@
  * @module
  */
 import type { Augmenter } from "../augment/augment.ts";
-import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../core/constants.ts";
+import { IMAGE_SIZE, KEYPOINT_SIDES, NUM_COORDS, SIDE_COLOURS } from "../core/constants.ts";
 import { PIXELS } from "../data/dataset.ts";
 import type { KeypointDataset } from "../data/types.ts";
 import { UsageError } from "../core/errors.ts";
@@ -34,13 +34,13 @@ export interface FaceToDraw {
   label?: string;
 }
 
-/** Point colours by side. */
+/** Point colours by side (defaults: {@link SIDE_COLOURS}). */
 export interface PointColors {
-  /** Subject's left points (default cyan). */
+  /** Subject's left points. */
   left?: Rgb;
-  /** Subject's right points (default red). */
+  /** Subject's right points. */
   right?: Rgb;
-  /** Midline points: nose tip and lips (default yellow). */
+  /** Midline points: nose tip and lips. */
   centre?: Rgb;
 }
 
@@ -65,21 +65,17 @@ export interface RgbGrid {
   scale: number;
 }
 
-/** Default colours: subject's left cyan, subject's right red, midline yellow. */
-export const DEFAULT_POINT_COLORS: Required<PointColors> = {
-  left: [0, 200, 255],
-  right: [255, 50, 50],
-  centre: [255, 220, 0],
-};
+/** `#rrggbb` as an {@link Rgb}. */
+function hexRgb(hex: string): Rgb {
+  return [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)) as unknown as Rgb;
+}
 
-/** Side of each of the 15 keypoints, from its name. */
-export const KEYPOINT_SIDES: readonly ("left" | "right" | "centre")[] = KEYPOINT_NAMES.map((n) =>
-  n.startsWith("left_") || n === "mouth_left_corner"
-    ? "left"
-    : n.startsWith("right_") || n === "mouth_right_corner"
-    ? "right"
-    : "centre"
-);
+/** Default colours: {@link SIDE_COLOURS} (subject's left orange, right cyan, midline magenta). */
+export const DEFAULT_POINT_COLORS: Required<PointColors> = {
+  left: hexRgb(SIDE_COLOURS.left),
+  right: hexRgb(SIDE_COLOURS.right),
+  centre: hexRgb(SIDE_COLOURS.centre),
+};
 
 const PAD = 4;
 const BACKGROUND: Rgb = [32, 32, 32];
