@@ -20,7 +20,7 @@ import { createReadStream } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { KEYPOINT_COLUMNS, KEYPOINT_NAMES, NUM_COORDS } from "../lib/core/constants.ts";
-import { PIXELS } from "../lib/data/dataset.ts";
+import { PIXELS } from "../lib/core/constants.ts";
 import { readKaggleCsv, readKaggleLabels, writeKaggleCsv } from "../lib/data/kaggle_io.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";
 import { Rng } from "../lib/core/rng.ts";

@@ -19,7 +19,8 @@
 import { isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NUM_COORDS } from "./core/constants.ts";
-import { PIXELS, subset } from "./data/dataset.ts";
+import { subset } from "./data/dataset.ts";
+import { PIXELS } from "./core/constants.ts";
 import { type KaggleLabels, readKaggleLabels } from "./data/kaggle_io.ts";
 import { DEFAULT_SYNTHETIC_SIZE, describeDataset, loadDataset } from "./data/spec_io.ts";
 import type { KeypointDataset } from "./data/types.ts";

@@ -21,6 +21,7 @@ import {
   FLIP_KEYPOINT_PAIRS,
   KEYPOINT_COLUMNS,
   KEYPOINT_NAMES,
+  PIXELS,
 } from "../lib/core/constants.ts";
 import { assertDataset } from "../lib/data/dataset.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";
@@ -42,7 +43,6 @@ function assertThrows(fn: () => unknown, cls: new (...a: never[]) => Error, incl
 }
 
 const N = 96;
-const PIXELS = N * N;
 
 /** A plausible face layout (subject's left on the image's right) with jitter, and a textured image. */
 function testFace(seed: number): { image: Float32Array; keypoints: Float32Array } {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { KEYPOINT_COLUMNS, NUM_COORDS } from "../lib/core/constants.ts";
-import { PIXELS } from "../lib/data/dataset.ts";
+import { PIXELS } from "../lib/core/constants.ts";
 import {
   float32String,
   readKaggleCsv,

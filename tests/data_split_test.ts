@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { groupOf, groupSplit, randomSplit } from "../lib/data/split.ts";
 import { syntheticDataset } from "../lib/data/synthetic.ts";
-import { PIXELS } from "../lib/data/dataset.ts";
+import { PIXELS } from "../lib/core/constants.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";
 import { UsageError } from "../lib/core/errors.ts";
 

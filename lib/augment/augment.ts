@@ -24,8 +24,10 @@
  *
  * @module
  */
-import { FLIP_KEYPOINT_PAIRS, IMAGE_SIZE, NUM_COORDS, NUM_KEYPOINTS } from "../core/constants.ts";
-import { maskFromKeypoints, PIXELS } from "../data/dataset.ts";
+import { IMAGE_SIZE, NUM_COORDS, NUM_KEYPOINTS } from "../core/constants.ts";
+import { swapLeftRight } from "../core/flip.ts";
+import { maskFromKeypoints } from "../data/dataset.ts";
+import { PIXELS } from "../core/constants.ts";
 import type { KeypointDataset } from "../data/types.ts";
 import { UsageError } from "../core/errors.ts";
 import { Rng } from "../core/rng.ts";
@@ -459,15 +461,7 @@ export function transformKeypoints(
     out[2 * k] = keep ? nx : NaN;
     out[2 * k + 1] = keep ? ny : NaN;
   }
-  if (mirrored) {
-    for (const [l, r] of FLIP_KEYPOINT_PAIRS) {
-      const lx = out[2 * l], ly = out[2 * l + 1];
-      out[2 * l] = out[2 * r];
-      out[2 * l + 1] = out[2 * r + 1];
-      out[2 * r] = lx;
-      out[2 * r + 1] = ly;
-    }
-  }
+  if (mirrored) swapLeftRight(out);
   return out;
 }
 

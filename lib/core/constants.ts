@@ -11,6 +11,9 @@
 /** Side of the square model input, in pixels (the Kaggle images are 96×96 grayscale). */
 export const IMAGE_SIZE = 96;
 
+/** Pixels of one face (96 × 96). */
+export const PIXELS = IMAGE_SIZE * IMAGE_SIZE;
+
 /** Number of keypoints the models predict. */
 export const NUM_KEYPOINTS = 15;
 

@@ -7,6 +7,7 @@
 export * from "./constants.ts";
 export * from "./box.ts";
 export * from "./errors.ts";
+export * from "./flip.ts";
 export * from "./image.ts";
 export * from "./rng.ts";
 export * from "./image_io.ts";

@@ -28,7 +28,7 @@
 import Papa from "papaparse";
 import { KEYPOINT_COLUMNS, NUM_COORDS } from "../core/constants.ts";
 import { DataError, UsageError } from "../core/errors.ts";
-import { PIXELS } from "./dataset.ts";
+import { PIXELS } from "../core/constants.ts";
 import type { KeypointDataset } from "./types.ts";
 import { writeFileAtomicWith } from "../core/atomic_io.ts";
 

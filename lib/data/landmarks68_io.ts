@@ -19,7 +19,8 @@ import { DataError, UsageError } from "../core/errors.ts";
 import { readGray } from "../core/image_io.ts";
 import { DEFAULT_CROP_MARGIN, squareBoxAround, toCropCoords } from "./crop.ts";
 import { cropToFace } from "./crop_io.ts";
-import { maskFromKeypoints, PIXELS } from "./dataset.ts";
+import { maskFromKeypoints } from "./dataset.ts";
+import { PIXELS } from "../core/constants.ts";
 import type { CropSource, KeypointDataset } from "./types.ts";
 
 /** Options of the 68-landmark readers. */

@@ -28,7 +28,7 @@
 import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../core/constants.ts";
 import { UsageError } from "../core/errors.ts";
 import { Rng } from "../core/rng.ts";
-import { PIXELS } from "./dataset.ts";
+import { PIXELS } from "../core/constants.ts";
 import type { KeypointDataset } from "./types.ts";
 
 /** Options of {@link syntheticDataset}. */

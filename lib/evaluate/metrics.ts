@@ -6,15 +6,8 @@
  *
  * @module
  */
-import {
-  FLIP_KEYPOINT_PAIRS,
-  IMAGE_SIZE,
-  KEYPOINT_NAMES,
-  NUM_COORDS,
-  NUM_KEYPOINTS,
-  OUTER_EYE_CORNERS,
-} from "../core/constants.ts";
-import { PIXELS } from "../data/dataset.ts";
+import { KEYPOINT_NAMES, NUM_COORDS, NUM_KEYPOINTS, OUTER_EYE_CORNERS } from "../core/constants.ts";
+import { flipImages, flipKeypoints } from "../core/flip.ts";
 import type { KeypointPredictor } from "../models/types.ts";
 
 /** Metrics of one set of predictions. NaN (JSON `null`) where nothing could be measured. */
@@ -96,36 +89,6 @@ export function evaluate(pred: Float32Array, truth: Float32Array): Metrics {
       KEYPOINT_NAMES.map((name, j) => [name, count[j] ? Math.sqrt(sq[j] / count[j]) : NaN]),
     ),
   };
-}
-
-/** Mirrors `n` 96×96 faces left to right (a new array). */
-export function flipImages(images: Float32Array, n: number): Float32Array {
-  const out = new Float32Array(n * PIXELS);
-  for (let f = 0; f < n; f++) {
-    for (let y = 0; y < IMAGE_SIZE; y++) {
-      const row = f * PIXELS + y * IMAGE_SIZE;
-      for (let x = 0; x < IMAGE_SIZE; x++) out[row + x] = images[row + IMAGE_SIZE - 1 - x];
-    }
-  }
-  return out;
-}
-
-/**
- * The keypoints of the mirrored faces (a new array): x → 95 − x (pixel centres), and the left/right names
- * swap (`FLIP_KEYPOINT_PAIRS`), so that `left_eye_center` stays the subject's left eye. Its own inverse.
- */
-export function flipKeypoints(keypoints: Float32Array, n: number): Float32Array {
-  const out = new Float32Array(keypoints.length);
-  const partner = Array.from({ length: NUM_KEYPOINTS }, (_, j) => j);
-  for (const [a, b] of FLIP_KEYPOINT_PAIRS) [partner[a], partner[b]] = [b, a];
-  for (let f = 0; f < n; f++) {
-    const o = f * NUM_COORDS;
-    for (let j = 0; j < NUM_KEYPOINTS; j++) {
-      out[o + 2 * partner[j]] = IMAGE_SIZE - 1 - keypoints[o + 2 * j];
-      out[o + 2 * partner[j] + 1] = keypoints[o + 2 * j + 1];
-    }
-  }
-  return out;
 }
 
 /**

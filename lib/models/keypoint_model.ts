@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../core/constants.ts";
-import { PIXELS } from "../data/dataset.ts";
+import { PIXELS } from "../core/constants.ts";
 import type { KeypointPredictor } from "./types.ts";
 import { denormalise, NORMALISATION } from "./normalise.ts";
 import type { ModelName } from "./registry.ts";

@@ -16,7 +16,7 @@
  */
 import type { Augmenter } from "../augment/augment.ts";
 import { IMAGE_SIZE, KEYPOINT_SIDES, NUM_COORDS, SIDE_COLOURS } from "../core/constants.ts";
-import { PIXELS } from "../data/dataset.ts";
+import { PIXELS } from "../core/constants.ts";
 import type { KeypointDataset } from "../data/types.ts";
 import { UsageError } from "../core/errors.ts";
 import { Rng } from "../core/rng.ts";
