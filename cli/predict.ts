@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { DEFAULT_MODEL_DIR } from "../lib/models/folder_io.ts";
 import { basename, extname, join } from "node:path";
 import { parseArgs, runCli, usage } from "./args.ts";
 import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
@@ -28,9 +29,6 @@ import { annotateResult, predictImageFile, type PredictionResult } from "../lib/
 import { DEFAULT_CROP_MARGIN } from "../lib/data/crop.ts";
 import { isVideoFile, VIDEO_EXTENSIONS } from "../lib/video/ffmpeg_io.ts";
 import { frameJson, predictVideoFile } from "../lib/video/pipeline_io.ts";
-
-/** Where the bundled model lives. */
-export const DEFAULT_MODEL_DIR = "outputs/models/default";
 
 /** File extensions a folder argument expands to (the formats sharp reads). */
 export const IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".avif"] as const;

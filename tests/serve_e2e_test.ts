@@ -100,6 +100,8 @@ Deno.test({
       const page = await browser.newPage({ viewport: { width: 420, height: 320 } });
       const errors: string[] = [];
       page.on("pageerror", (e: Error) => errors.push(e.message));
+      // Bundle first, as `deno task serve` does, so that a slow bundle on a busy machine is not a page timeout.
+      await fetch(new URL("/app.js", server.url)).then((r) => r.arrayBuffer());
       await page.goto(server.url);
       // Wait for 20 processed frames (the fake camera runs at 10 frames/s), at most 60 s.
       let state: PageState | undefined;
