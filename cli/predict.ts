@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { faceJson } from "../lib/face/types.ts";
 import { DEFAULT_MODEL_DIR } from "../lib/models/folder_io.ts";
 import { basename, extname, join } from "node:path";
 import { parseArgs, runCli, usage } from "./args.ts";
@@ -144,14 +145,7 @@ export async function expandInputs(inputs: readonly string[]): Promise<string[]>
 
 /** The result as printed by `--json`: coordinates rounded to 0.01 px. */
 export function resultJson(result: PredictionResult): string {
-  const r2 = (v: number) => Math.round(v * 100) / 100;
-  return JSON.stringify({
-    ...result,
-    faces: result.faces.map((f) => ({
-      box: f.box,
-      keypoints: Object.fromEntries(Object.entries(f.keypoints).map(([k, [x, y]]) => [k, [r2(x), r2(y)]])),
-    })),
-  });
+  return JSON.stringify({ ...result, faces: result.faces.map(faceJson) });
 }
 
 /** `<out>/<stem><ext>`, with `-2`, `-3`, … where two inputs share a stem. */
