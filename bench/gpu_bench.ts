@@ -9,9 +9,9 @@
  *
  * @module
  */
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend_io.ts";
 import { isModelName, MODEL_NAMES, type ModelName } from "../lib/models/mod.ts";
-import { UsageError } from "../lib/errors.ts";
+import { UsageError } from "../lib/core/errors.ts";
 import { measure, type Row } from "./train_bench.ts";
 
 /** Runs the models on webgpu and returns a markdown table (or throws when no suitable adapter exists). */

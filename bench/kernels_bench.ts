@@ -12,7 +12,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend_io.ts";
 import { fmaRouting } from "../lib/kernels/fma_kernels.ts";
 import process from "node:process";
 

@@ -16,11 +16,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type BackendName, initBackend } from "../lib/backend.ts";
+import { type BackendName, initBackend } from "../lib/backend_io.ts";
 import { createModel, MODEL_NAMES, type ModelName } from "../lib/models/mod.ts";
-import { autoMicroBatch, trainStepAsync } from "../lib/train_step.ts";
+import { autoMicroBatch, trainStepAsync } from "../lib/train/train_step.ts";
 import { syntheticDataset } from "../lib/data/synthetic.ts";
-import { train as trainLoop } from "../lib/train.ts";
+import { train as trainLoop } from "../lib/train/train_io.ts";
 import { parseTurnOptions, runTurns } from "./train_turns.ts";
 
 /** One row of the table. */

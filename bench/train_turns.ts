@@ -14,14 +14,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend_io.ts";
 import { syntheticDataset } from "../lib/data/synthetic.ts";
 import { fmaRouting } from "../lib/kernels/fma_kernels.ts";
 import { createModel } from "../lib/models/mod.ts";
-import { train } from "../lib/train.ts";
-import { trainStep } from "../lib/train_step.ts";
+import { train } from "../lib/train/train_io.ts";
+import { trainStep } from "../lib/train/train_step.ts";
 import { cpuMs } from "./kernels_bench.ts";
-import { UsageError } from "../lib/errors.ts";
+import { UsageError } from "../lib/core/errors.ts";
 
 /** Options of {@link runTurns}. */
 export interface TurnOptions {

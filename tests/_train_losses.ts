@@ -3,7 +3,7 @@
  * synchronous read needs an OffscreenCanvas, which Deno lacks).
  */
 import * as tf from "@tensorflow/tfjs";
-import { maskedMse } from "../lib/train_step.ts";
+import { maskedMse } from "../lib/train/train_step.ts";
 
 /** Runs `steps` steps of `opt` on `model` with batch (x, y, mask) and returns each step's loss. */
 export async function stepLosses(

@@ -5,10 +5,10 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { initBackend } from "../lib/backend.ts";
-import { fmaEngine } from "../lib/kernels/fma.ts";
+import { initBackend } from "../lib/backend_io.ts";
+import { fmaEngine } from "../lib/kernels/fma_io.ts";
 import { fmaRouting } from "../lib/kernels/fma_kernels.ts";
-import { Rng } from "../lib/rng.ts";
+import { Rng } from "../lib/core/rng.ts";
 
 function random(shape: number[], rng: Rng): tf.Tensor {
   const n = shape.reduce((p, d) => p * d, 1);

@@ -7,14 +7,15 @@ import "@tensorflow/tfjs-backend-wasm";
 import assert from "node:assert/strict";
 import { registerWasmKernels, WASM_KERNELS } from "../lib/kernels/mod.ts";
 import { fmaRouting } from "../lib/kernels/fma_kernels.ts";
-import { fmaEngine } from "../lib/kernels/fma.ts";
+import { fmaEngine, installFmaEngine } from "../lib/kernels/fma_io.ts";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { stepLosses } from "./_train_losses.ts";
-import { Rng } from "../lib/rng.ts";
+import { Rng } from "../lib/core/rng.ts";
 
 const TOL = 1e-4;
 
 registerWasmKernels();
+installFmaEngine();
 
 function randomArray(n: number, rng: Rng): Float32Array {
   const a = new Float32Array(n);

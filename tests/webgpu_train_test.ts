@@ -6,11 +6,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend_io.ts";
 import { stepLosses } from "./_train_losses.ts";
-import { train } from "../lib/train.ts";
+import { train } from "../lib/train/train_io.ts";
 import { syntheticDataset } from "../lib/data/synthetic.ts";
-import { Rng } from "../lib/rng.ts";
+import { Rng } from "../lib/core/rng.ts";
 
 if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", "/tmp"); // quiets the Vulkan loader
 const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;

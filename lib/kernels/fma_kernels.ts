@@ -1,5 +1,5 @@
 /**
- * Matrix products and convolutions of training on the relaxed-SIMD engine (`fma.ts`), as drop-in paths of
+ * Matrix products and convolutions of training on the relaxed-SIMD engine (`fma_io.ts`), as drop-in paths of
  * the wasm kernels: each returns undefined where it does not apply (no relaxed SIMD, `FKD_FMA=0`, too
  * small to gain, a layout it does not cover), and the caller runs XNNPACK instead.
  *
@@ -9,24 +9,60 @@
  * @module
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { fmaEngine, heapOffset } from "./fma.ts";
 import { free, type Info, pad, transpose } from "./wasm_util.ts";
 
+/** One product `C (+)= gather(base)·B`; pointers are byte offsets into the wasm heap. */
+export interface GemmJob {
+  /** Byte offset of the gathered float32 operand. */
+  base: number;
+  /** Element offset of each output row into `base` (R entries). */
+  rowOffsets: Int32Array;
+  /** Element offset of each depth step into `base` (Q entries). */
+  depthOffsets: Int32Array;
+  /** Byte offset of B: Q rows of `ldb` floats, the first `cols` used. */
+  b: number;
+  ldb: number;
+  /** Byte offset of C: R rows of `ldc` floats, the first `cols` written. */
+  c: number;
+  ldc: number;
+  /** N, the columns of B and C. */
+  cols: number;
+  /** Add to C instead of overwriting it. */
+  accumulate?: boolean;
+}
+
+/** Runs {@link GemmJob}s on one backend's heap (`fma_io.ts` makes them). */
+export interface FmaEngine {
+  /** Threads a job runs on (1 + ready workers). */
+  readonly threads: number;
+  /** Runs a job to completion (synchronously). */
+  gemm(job: GemmJob): void;
+  /** Jobs run so far (tests check that a path was taken). */
+  readonly jobs: number;
+}
+
 /** Where the FMA paths are taken; tests lower `minFlops` to run them on small shapes. */
-export const fmaRouting = {
+export const fmaRouting: {
+  minFlops: number;
+  enabled: boolean;
+  engine?: (backend: BackendWasm) => FmaEngine | undefined;
+} = {
   /** Multiply-adds below which XNNPACK is kept (its setup is cheaper for small products). */
   minFlops: 2_000_000,
   /** Take the FMA paths at all (the bench turns them off for an A/B comparison). */
   enabled: true,
+  /** The engine of a backend; set by `installFmaEngine()` (`fma_io.ts`), absent: XNNPACK only. */
+  engine: undefined,
 };
 
-function engineFor(backend: BackendWasm, flops: number) {
+function engineFor(backend: BackendWasm, flops: number): FmaEngine | undefined {
   if (!fmaRouting.enabled || flops < fmaRouting.minFlops) return undefined;
-  return fmaEngine(backend);
+  return fmaRouting.engine?.(backend);
 }
 
+/** Byte offset of a tensor's data on the wasm heap. */
 function ptr(backend: BackendWasm, info: Info): number {
-  return heapOffset(backend, info.dataId);
+  return (backend as unknown as { getMemoryOffset(id: object): number }).getMemoryOffset(info.dataId);
 }
 
 function range(n: number, step: number): Int32Array {
