@@ -17,6 +17,8 @@ import { comparisonTable } from "../lib/evaluate.ts";
 import { MODEL_NAMES } from "../lib/models/registry.ts";
 import { formatDuration, terminalProgress } from "../lib/progress.ts";
 import { train } from "../lib/train.ts";
+import { AUGMENTATIONS } from "../lib/augment.ts";
+import { LOSS_NAMES, type LossName } from "../lib/train_step.ts";
 
 const SPEC = {
   model: { type: "string", choices: MODEL_NAMES, required: true, description: "architecture to train" },
@@ -64,6 +66,20 @@ const SPEC = {
   },
   patience: { type: "number", integer: true, min: 0, default: 8, description: "early stopping, 0 = off" },
   augment: { type: "boolean", default: true, description: "on-the-fly augmentation (--no-augment: none)" },
+  augmentation: {
+    type: "string",
+    choices: ["default", "wild"],
+    default: "default",
+    description: "which augmentation: the thesis-like default, or wild (±30°, framing, occlusion, blur, light)",
+  },
+  loss: { type: "string", choices: LOSS_NAMES, default: "mse", description: "training loss" },
+  schedule: {
+    type: "string",
+    choices: ["plateau", "cosine"],
+    default: "plateau",
+    description: "learning-rate schedule: reduce on plateau, or cosine down to --min-lr over --epochs",
+  },
+  "min-lr": { type: "number", min: 0, max: 1, default: 1e-6, description: "the schedules' lowest rate" },
   "drop-incomplete": { type: "boolean", description: "keep only faces with all 15 keypoints (the thesis)" },
   limit: { type: "number", integer: true, min: 1, description: "read at most N faces" },
 } as const;
@@ -100,7 +116,10 @@ async function main(): Promise<void> {
     validation: args.validation,
     earlyStopping: args.patience,
     seed: args.seed,
-    augment: args.augment ? undefined : null,
+    augment: args.augment ? AUGMENTATIONS[args.augmentation as keyof typeof AUGMENTATIONS]() : null,
+    loss: args.loss as LossName,
+    schedule: args.schedule as "plateau" | "cosine",
+    minLr: args["min-lr"],
     completeOnly: args["drop-incomplete"],
     out,
     resume: args.resume && previous !== null,

@@ -31,7 +31,7 @@ import { NORM_SCALE, normalise } from "./models/normalise.ts";
 import { createModel, isModelName, MODEL_NAMES, type ModelName } from "./models/registry.ts";
 import type { EpochRecord, TrainProgress, TrainStartInfo } from "./progress.ts";
 import { Rng } from "./rng.ts";
-import { type StepBatch, trainStep } from "./train_step.ts";
+import { LOSS_NAMES, type LossName, type StepBatch, trainStep } from "./train_step.ts";
 
 /** Every hyper-parameter of a run, with its default in {@link DEFAULT_CONFIG}. */
 export interface TrainConfig {
@@ -44,6 +44,13 @@ export interface TrainConfig {
   batchSize: number;
   /** Adam's initial learning rate (the thesis: 1e-3). */
   lr: number;
+  /** The loss to minimise: masked MSE (the thesis), Wing loss or L1 (see `landmarkLoss`). */
+  loss: LossName;
+  /**
+   * The learning-rate schedule: `"plateau"` (reduce on plateau, below) or `"cosine"` (from `lr` down to
+   * `minLr` over `epochs`, set at the start of each epoch; suits a run sized to a time budget).
+   */
+  schedule: "plateau" | "cosine";
   /** Reduce-on-plateau: multiply the LR by `lrFactor` after `lrPatience` epochs without improvement. */
   lrFactor: number;
   lrPatience: number;
@@ -74,6 +81,8 @@ export const DEFAULT_CONFIG: Readonly<Omit<TrainConfig, "augment">> = {
   epochs: 30,
   batchSize: 32,
   lr: 1e-3,
+  loss: "mse",
+  schedule: "plateau",
   lrFactor: 0.5,
   lrPatience: 3,
   minLr: 1e-6,
@@ -132,6 +141,8 @@ export function resolveConfig(config: Partial<TrainConfig> = {}): TrainConfig {
   check("validation", cfg.validation >= 0 && cfg.validation < 1, "a fraction in [0, 1)");
   check("seed", Number.isSafeInteger(cfg.seed), "an integer");
   check("maxLoss", cfg.maxLoss > 0, "a number > 0");
+  check("loss", (LOSS_NAMES as readonly string[]).includes(cfg.loss), LOSS_NAMES.join(" | "));
+  check("schedule", cfg.schedule === "plateau" || cfg.schedule === "cosine", "plateau | cosine");
   if (cfg.resume && !cfg.out) throw new UsageError("resume needs a run folder (out)");
   return cfg;
 }
@@ -244,6 +255,12 @@ function adamStateInModelOrder(
   return wanted.map((name) => ({ name, tensor: saved[name] }));
 }
 
+/** The cosine schedule's rate for `epoch` (1-based): `lr` at epoch 1, `minLr` after the last. */
+export function cosineLr(cfg: Pick<TrainConfig, "lr" | "minLr" | "epochs">, epoch: number): number {
+  const t = (epoch - 1) / Math.max(1, cfg.epochs);
+  return cfg.minLr + (cfg.lr - cfg.minLr) * 0.5 * (1 + Math.cos(Math.PI * t));
+}
+
 function setLearningRate(optimizer: tf.AdamOptimizer, lr: number): void {
   (optimizer as unknown as { learningRate: number }).learningRate = lr;
 }
@@ -332,17 +349,22 @@ export async function train(
   let stoppedBy = state.epoch >= cfg.epochs ? "already finished" : "epochs";
   try {
     for (let epoch = state.epoch + 1; epoch <= cfg.epochs; epoch++) {
+      if (cfg.schedule === "cosine") {
+        state.lr = cosineLr(cfg, epoch);
+        setLearningRate(optimizer, state.lr);
+      }
       const rng = epochRng(state.seed, epoch);
       const order = rng.shuffle(Array.from({ length: trainSet.n }, (_, i) => i));
       const t0 = performance.now();
-      let lossSum = 0, seen = 0;
+      let lossSum = 0, mseSum = 0, seen = 0;
+      const report = { mse: NaN };
       for (let b = 0; b < batches; b++) {
         const indices = order.slice(b * cfg.batchSize, (b + 1) * cfg.batchSize);
         const batch = makeBatch(trainSet, indices, cfg.augment, rng);
         let loss: number;
         try {
           // "auto": on wasm, split a batch that would not fit the 4 GiB heap into micro-batches.
-          loss = trainStep(model, optimizer, batch, { microBatch: "auto" });
+          loss = trainStep(model, optimizer, batch, { microBatch: "auto", loss: cfg.loss, report });
         } finally {
           tf.dispose([batch.x, batch.y, batch.mask]);
         }
@@ -356,6 +378,7 @@ export async function train(
           );
         }
         lossSum += loss * indices.length;
+        mseSum += report.mse * indices.length;
         seen += indices.length;
         const seconds = (performance.now() - t0) / 1000;
         progress.onBatch?.({
@@ -373,11 +396,12 @@ export async function train(
       const metrics = await validate(model, valSet);
       const loss = lossSum / seen;
       // Without a validation set the training loss stands in, so the schedule still works.
-      const score = valSet.n > 0 ? metrics.rmse_px : Math.sqrt(loss) * NORM_SCALE;
+      const trainRmse = Math.sqrt(mseSum / seen) * NORM_SCALE;
+      const score = valSet.n > 0 ? metrics.rmse_px : trainRmse;
       const record: EpochRecord = {
         epoch,
         loss,
-        train_rmse_px: Math.sqrt(loss) * NORM_SCALE,
+        train_rmse_px: trainRmse,
         val_rmse_px: metrics.rmse_px,
         val_nme: metrics.nme,
         val_pck_10: metrics.pck_10,
@@ -394,7 +418,7 @@ export async function train(
       } else {
         epochsSinceBest++;
         epochsSinceLrChange++;
-        if (epochsSinceLrChange >= cfg.lrPatience && lr > cfg.minLr) {
+        if (cfg.schedule === "plateau" && epochsSinceLrChange >= cfg.lrPatience && lr > cfg.minLr) {
           lr = Math.max(cfg.minLr, lr * cfg.lrFactor);
           setLearningRate(optimizer, lr);
           epochsSinceLrChange = 0;

@@ -4,7 +4,7 @@
  * @module
  */
 import { IMAGE_SIZE, NUM_COORDS } from "../constants.ts";
-import type { KeypointDataset } from "./types.ts";
+import type { CropSource, KeypointDataset } from "./types.ts";
 
 /** Pixels in one 96×96 face. */
 export const PIXELS = IMAGE_SIZE * IMAGE_SIZE;
@@ -41,7 +41,47 @@ export function subset(ds: KeypointDataset, indices: ArrayLike<number>, name = d
     mask,
     ids: pick(ds.ids),
     groups: pick(ds.groups),
+    parts: pick(ds.parts),
     sources: pick(ds.sources),
+  };
+}
+
+/**
+ * Several datasets as one, in order. Each face's part is its dataset's `label`; groups are prefixed with it
+ * (`ytf68/Alan_Ball`), so two sources' groups never merge and a group split keeps every source's people and
+ * photos on one side. Faces without a group get their own (`label/#i`).
+ */
+export function concatDatasets(items: readonly { label: string; ds: KeypointDataset }[]): KeypointDataset {
+  const n = items.reduce((a, { ds }) => a + ds.n, 0);
+  const images = new Float32Array(n * PIXELS);
+  const keypoints = new Float32Array(n * NUM_COORDS);
+  const mask = new Uint8Array(n * NUM_COORDS);
+  const ids: string[] = [], groups: string[] = [], parts: string[] = [];
+  const sources: (CropSource | undefined)[] = [];
+  let at = 0;
+  for (const { label, ds } of items) {
+    images.set(ds.images.subarray(0, ds.n * PIXELS), at * PIXELS);
+    keypoints.set(ds.keypoints.subarray(0, ds.n * NUM_COORDS), at * NUM_COORDS);
+    mask.set(ds.mask.subarray(0, ds.n * NUM_COORDS), at * NUM_COORDS);
+    for (let i = 0; i < ds.n; i++) {
+      ids.push(ds.ids?.[i] ?? `${label}#${i}`);
+      groups.push(`${label}/${ds.groups?.[i] ?? `#${i}`}`);
+      parts.push(ds.parts ? `${label}/${ds.parts[i]}` : label);
+      sources.push(ds.sources?.[i]);
+    }
+    at += ds.n;
+  }
+  return {
+    name: items.map(({ ds }) => ds.name).join("+"),
+    synthetic: items.some(({ ds }) => ds.synthetic),
+    n,
+    images,
+    keypoints,
+    mask,
+    ids,
+    groups,
+    parts,
+    sources: sources.every((s) => s !== undefined) ? sources as CropSource[] : undefined,
   };
 }
 

@@ -172,9 +172,18 @@ export async function readPtsFolder(dir: string, opts: Landmarks68Options = {}):
         file: ptsPath,
       });
     }
-    records.push({ image: `${dir}/${image}`, landmarks, id: image, group: stem(ptsName), file: ptsPath });
+    records.push({ image: `${dir}/${image}`, landmarks, id: image, group: photoOf(stem(ptsName)), file: ptsPath });
   }
   return await buildDataset(dir, records, opts);
+}
+
+/**
+ * The photo a 300-W face belongs to: HELEN and AFW name the faces of one photo `<photo>_<n>` (n = 1, 2, …),
+ * so the faces of one photo share a group and never straddle a split; LFPW's `image_0001` (four digits,
+ * one face each) stays whole.
+ */
+export function photoOf(faceStem: string): string {
+  return faceStem.replace(/^(.*\d)_\d{1,2}$/, "$1");
 }
 
 /**

@@ -26,6 +26,7 @@ import { UsageError } from "../errors.ts";
 import { readKaggleCsv } from "./kaggle.ts";
 import { readLandmarks68Folder, readPtsFolder } from "./landmarks68.ts";
 import { syntheticDataset } from "./synthetic.ts";
+import { concatDatasets } from "./dataset.ts";
 import type { KeypointDataset } from "./types.ts";
 
 /** A parsed dataset name: what {@link parseDatasetSpec} returns and {@link loadDataset} takes. */
@@ -33,7 +34,8 @@ export type DatasetSpec =
   | { kind: "synthetic"; n: number; seed: number }
   | { kind: "kaggle"; path: string }
   | { kind: "landmarks68"; root: string; split: "training" | "test" }
-  | { kind: "pts"; dir: string };
+  | { kind: "pts"; dir: string }
+  | { kind: "combined"; parts: { label: string; spec: DatasetSpec }[] };
 
 /** Faces in `synthetic` when no N is given. */
 export const DEFAULT_SYNTHETIC_SIZE = 1000;
@@ -45,6 +47,8 @@ export const DATASET_SPEC_HELP = [
   "  PATH.csv                                   Kaggle training.csv or test.csv",
   "  DIR | DIR:training | DIR:test              folder with <split>_frames_keypoints.csv (YouTube-Faces 68)",
   "  DIR                                        300-W folder of images with .pts landmark files",
+  "                                             (or a folder of such folders: each is one part)",
+  "  A+B+…                                      several datasets as one (metrics per part and in total)",
 ].join("\n");
 
 const SPLIT_CSV = /^(training|test)_frames_keypoints\.csv$/;
@@ -64,6 +68,12 @@ const SPLIT_CSV = /^(training|test)_frames_keypoints\.csv$/;
 export function parseDatasetSpec(text: string): DatasetSpec {
   const t = text.trim();
   if (t === "") fail(text, "the name is empty");
+  // "A+B": several datasets, unless the whole text names an existing path that holds a "+".
+  if (t.includes("+") && !statOrUndefined(t.replace(/:(training|test)$/, ""))) {
+    const names = t.split("+").map((p) => p.trim());
+    if (names.some((p) => p === "")) fail(text, "an empty part between '+' signs");
+    return combined(names.map((p) => parseDatasetSpec(p)));
+  }
   if (t === "synthetic" || t.startsWith("synthetic:")) return parseSynthetic(t);
 
   const splitMatch = /^(.*):(training|test)$/.exec(t);
@@ -93,6 +103,14 @@ export function parseDatasetSpec(text: string): DatasetSpec {
     if (splitMatch) fail(text, `"${root}" is a 300-W folder (${pts.length} .pts files); it has no splits`);
     return { kind: "pts", dir: root };
   }
+  // A folder of 300-W folders (../shared/data/300w): each subfolder with .pts files is one part.
+  const ptsFolders = entries.filter((e) => {
+    const sub = `${root}/${e}`;
+    return statOrUndefined(sub)?.isDirectory && listFolder(sub).some((f) => /\.pts$/i.test(f));
+  }).sort();
+  if (ptsFolders.length > 0 && !splitMatch) {
+    return combined(ptsFolders.map((e) => ({ kind: "pts", dir: `${root}/${e}` })));
+  }
   const sample = entries.slice(0, 5).join(", ") + (entries.length > 5 ? ", …" : "");
   fail(
     text,
@@ -119,7 +137,40 @@ export function formatDatasetSpec(spec: DatasetSpec): string {
       return `${spec.root}:${spec.split}`;
     case "pts":
       return spec.dir;
+    case "combined":
+      return spec.parts.map((p) => formatDatasetSpec(p.spec)).join("+");
   }
+}
+
+/** The short name a part is reported under: the folder's or file's base name (`ytf68`, `afw`). */
+export function partLabel(spec: DatasetSpec): string {
+  switch (spec.kind) {
+    case "synthetic":
+      return "synthetic";
+    case "kaggle":
+      return basename(spec.path).replace(/\.csv$/i, "");
+    case "landmarks68":
+      return basename(spec.root);
+    case "pts":
+      return basename(spec.dir);
+    case "combined":
+      return spec.parts.map((p) => p.label).join("+");
+  }
+}
+
+/** Flattens nested parts and gives each a distinct label (`afw`, `afw~2` if two parts share a name). */
+function combined(specs: DatasetSpec[]): DatasetSpec {
+  const flat = specs.flatMap((s) => s.kind === "combined" ? s.parts.map((p) => p.spec) : [s]);
+  const seen = new Map<string, number>();
+  return {
+    kind: "combined",
+    parts: flat.map((spec) => {
+      const base = partLabel(spec);
+      const k = (seen.get(base) ?? 0) + 1;
+      seen.set(base, k);
+      return { label: k === 1 ? base : `${base}~${k}`, spec };
+    }),
+  };
 }
 
 /** Options of {@link loadDataset}. */
@@ -160,6 +211,12 @@ export async function loadDataset(
       return await readLandmarks68Folder(spec.root, spec.split, { limit, margin });
     case "pts":
       return await readPtsFolder(spec.dir, { limit, margin });
+    case "combined": {
+      // A limit applies to each part, so that every part is represented in a quick run.
+      const items = [];
+      for (const p of spec.parts) items.push({ label: p.label, ds: await loadDataset(p.spec, opts) });
+      return concatDatasets(items);
+    }
   }
 }
 
