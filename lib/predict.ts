@@ -26,6 +26,8 @@
 import { IMAGE_SIZE, KEYPOINT_NAMES, type KeypointName, NUM_COORDS } from "./constants.ts";
 import { type CropBox, cropToFace, DEFAULT_CROP_MARGIN, fromCropCoords } from "./data/crop.ts";
 import type { FaceBox, FaceDetector, GrayImage } from "./detect.ts";
+import { CASCADE_FRAMING, type CascadeName, cropBoxFromKeypoints } from "./face/framing.ts";
+import { predictWithFlipTta } from "./evaluate.ts";
 import { UsageError } from "./errors.ts";
 import { readGray, readRgb } from "./image_io.ts";
 import type { KeypointPredictor } from "./models/types.ts";
@@ -54,7 +56,17 @@ export interface PredictionResult {
 export interface PredictOptions {
   /** Crop margin, same meaning as `squareBoxAround`'s; default `DEFAULT_CROP_MARGIN` (0.25), as in training. */
   margin?: number;
+  /**
+   * Refinement rounds: re-crop each face around its previous prediction, framed as the training crops are
+   * (`cropBoxFromKeypoints`), and predict again. 0 (the default) is one shot from the detector's box.
+   */
+  refine?: number;
+  /** Average each prediction with the one on the mirrored crop (flip test-time augmentation). */
+  flip?: boolean;
 }
+
+/** The refinement and flip settings `deno task predict`, the video pipeline and the camera page use. */
+export const DEFAULT_REFINE = 1;
 
 /**
  * How a Haar face box relates to the 68-landmark bounding box (ratios of the Haar box's width), measured on
@@ -76,15 +88,20 @@ export const HAAR_TO_LANDMARK_BOX = {
  * cropBoxForDetection({ x: 177, y: 65, width: 96, height: 96 }); // { x: 162, y: 66, size: 126 }
  * ```
  */
-export function cropBoxForDetection(face: FaceBox, margin: number = DEFAULT_CROP_MARGIN): CropBox {
+export function cropBoxForDetection(
+  face: FaceBox & { cascade?: CascadeName; mirrored?: boolean },
+  margin: number = DEFAULT_CROP_MARGIN,
+): CropBox {
   if (!(margin >= 0) || !Number.isFinite(margin)) {
     throw new UsageError(`margin must be a finite number ≥ 0, got ${margin}`);
   }
+  // A box from one of several cascades is framed with that cascade's calibration.
+  const frame = face.cascade ? CASCADE_FRAMING[face.cascade] : { ...HAAR_TO_LANDMARK_BOX, shiftX: 0 };
   const side = Math.max(face.width, face.height);
-  const size = Math.max(1, Math.round(HAAR_TO_LANDMARK_BOX.extent * side * (1 + 2 * margin)));
+  const size = Math.max(1, Math.round(frame.extent * side * (1 + 2 * margin)));
   // Centres in pixel-centre coordinates: a box starting at pixel x with side w is centred at x + (w − 1)/2.
-  const cx = face.x + (face.width - 1) / 2;
-  const cy = face.y + (face.height - 1) / 2 + HAAR_TO_LANDMARK_BOX.shiftY * side;
+  const cx = face.x + (face.width - 1) / 2 + (face.mirrored ? -1 : 1) * frame.shiftX * side;
+  const cy = face.y + (face.height - 1) / 2 + frame.shiftY * side;
   return { x: Math.round(cx - (size - 1) / 2), y: Math.round(cy - (size - 1) / 2), size };
 }
 
@@ -99,24 +116,49 @@ export async function predictFaces(
   opts: PredictOptions = {},
 ): Promise<PredictedFace[]> {
   if (boxes.length === 0) return [];
-  const crops = boxes.map((b) => cropBoxForDetection(b, opts.margin));
-  const pixels = IMAGE_SIZE * IMAGE_SIZE;
-  const images = new Float32Array(boxes.length * pixels);
-  for (let i = 0; i < crops.length; i++) images.set(await cropToFace(gray, crops[i]), i * pixels);
-  const coords = await predictor.predict(images, boxes.length);
-  if (coords.length !== boxes.length * NUM_COORDS) {
-    throw new Error(
-      `predictor "${predictor.name}" returned ${coords.length} numbers for ${boxes.length} faces ` +
-        `(expected ${boxes.length * NUM_COORDS})`,
-    );
+  const refine = opts.refine ?? 0;
+  if (!Number.isInteger(refine) || refine < 0 || refine > 5) {
+    throw new UsageError(`refine must be an integer from 0 to 5, got ${opts.refine}`);
+  }
+  let crops = boxes.map((b) => cropBoxForDetection(b, opts.margin));
+  let points = await predictCrops(gray, crops, predictor, opts.flip ?? false);
+  for (let round = 0; round < refine; round++) {
+    crops = points.map((p) => cropBoxFromKeypoints(p, opts.margin));
+    points = await predictCrops(gray, crops, predictor, opts.flip ?? false);
   }
   return boxes.map((b, i) => {
     const keypoints = {} as Record<KeypointName, [number, number]>;
-    KEYPOINT_NAMES.forEach((name, k) => {
-      const o = i * NUM_COORDS + 2 * k;
-      keypoints[name] = fromCropCoords(coords[o], coords[o + 1], crops[i]);
-    });
+    KEYPOINT_NAMES.forEach((name, k) => keypoints[name] = [points[i][2 * k], points[i][2 * k + 1]]);
     return { box: [b.x, b.y, b.width, b.height], keypoints };
+  });
+}
+
+/** Cuts each crop, predicts all of them at once, and returns each face's 30 coordinates in `gray`'s pixels. */
+async function predictCrops(
+  gray: GrayImage,
+  crops: readonly CropBox[],
+  predictor: KeypointPredictor,
+  flip: boolean,
+): Promise<Float32Array[]> {
+  const pixels = IMAGE_SIZE * IMAGE_SIZE;
+  const images = new Float32Array(crops.length * pixels);
+  for (let i = 0; i < crops.length; i++) images.set(await cropToFace(gray, crops[i]), i * pixels);
+  const coords = flip
+    ? await predictWithFlipTta(predictor, images, crops.length)
+    : await predictor.predict(images, crops.length);
+  if (coords.length !== crops.length * NUM_COORDS) {
+    throw new Error(
+      `predictor "${predictor.name}" returned ${coords.length} numbers for ${crops.length} faces ` +
+        `(expected ${crops.length * NUM_COORDS})`,
+    );
+  }
+  return crops.map((crop, i) => {
+    const out = new Float32Array(NUM_COORDS);
+    for (let k = 0; k < NUM_COORDS; k += 2) {
+      const o = i * NUM_COORDS + k;
+      [out[k], out[k + 1]] = fromCropCoords(coords[o], coords[o + 1], crop);
+    }
+    return out;
   });
 }
 

@@ -171,6 +171,38 @@ export function prepareData(
   return sets;
 }
 
+/**
+ * The part of `ds` that a model's training used as `which` ("training" or "validation"), re-made from the
+ * split settings in its metadata (validation fraction, seed, drop-incomplete), so that a model is scored on
+ * the faces it never trained on. `ds` must be the dataset the model was trained on.
+ *
+ * @throws {UsageError} when the metadata has no training record or the split's sizes differ from the
+ *   recorded ones (another dataset, or other settings).
+ */
+export function splitLikeTraining(
+  ds: KeypointDataset,
+  metadata: { training?: { config?: unknown; data?: { train?: number; validation?: number } } },
+  which: "training" | "validation",
+): KeypointDataset {
+  const config = metadata.training?.config as Partial<TrainConfig> | undefined;
+  if (!config || typeof config.validation !== "number" || typeof config.seed !== "number") {
+    throw new UsageError("the model's metadata.json records no training split (validation fraction and seed)");
+  }
+  const sets = prepareData(ds, {
+    completeOnly: config.completeOnly ?? false,
+    validation: config.validation,
+    seed: config.seed,
+  });
+  const recorded = metadata.training?.data;
+  if (recorded && (recorded.train !== sets.train.n || recorded.validation !== sets.validation.n)) {
+    throw new UsageError(
+      `${ds.name} splits into ${sets.train.n}/${sets.validation.n} faces with the model's settings, but the ` +
+        `model was trained on ${recorded.train}/${recorded.validation}: pass the dataset it was trained on`,
+    );
+  }
+  return which === "training" ? sets.train : sets.validation;
+}
+
 /** The random source of epoch `epoch`: fixed by the run's seed, so a resume replays the same batches. */
 function epochRng(seed: number, epoch: number): Rng {
   return new Rng((seed * 1_000_003 + epoch * 7_919) | 0);
