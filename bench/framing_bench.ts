@@ -31,7 +31,11 @@ const range = (q: { p5: number; p50: number; p95: number }) => `${f3(q.p50)} (${
 /** Side and centre of the 68 landmarks' bounding box. */
 function landmarkFrame(l: ArrayLike<number>) {
   const b = pointBounds(l);
-  return { side: Math.max(b.maxX - b.minX, b.maxY - b.minY), cx: (b.minX + b.maxX) / 2, cy: (b.minY + b.maxY) / 2 };
+  return {
+    side: Math.max(b.maxX - b.minX, b.maxY - b.minY),
+    cx: (b.minX + b.maxX) / 2,
+    cy: (b.minY + b.maxY) / 2,
+  };
 }
 
 export async function run(): Promise<string> {

@@ -15,7 +15,15 @@
 import { parseArgs, runCli, usage } from "./args.ts";
 import { BACKEND_NAMES, initBackend } from "../lib/backend.ts";
 import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec.ts";
-import { comparisonTable, evaluate, perKeypointTable, predictWithFlipTta } from "../lib/evaluate.ts";
+import {
+  comparisonTable,
+  evaluate,
+  metricsByPart,
+  perKeypointTable,
+  predictWithFlipTta,
+} from "../lib/evaluate.ts";
+import { CASCADE_NAMES } from "../lib/face/framing.ts";
+import { splitLikeTraining } from "../lib/train.ts";
 import { loadKeypointModel } from "../lib/models/keypoint_model.ts";
 import { endToEndJson, endToEndTable, runEndToEnd } from "../lib/end_to_end.ts";
 
@@ -45,6 +53,26 @@ const SPEC = {
     max: 2,
     description: "--end-to-end crop margin (default as in training)",
   },
+  split: {
+    type: "string",
+    choices: ["all", "training", "validation"],
+    default: "all",
+    description: "score only this part of the model's training split, re-made from its metadata",
+  },
+  refine: {
+    type: "number",
+    integer: true,
+    min: 0,
+    max: 5,
+    default: 0,
+    description: "--end-to-end: re-crop around the prediction and predict again, N rounds",
+  },
+  detector: {
+    type: "string",
+    choices: ["default", "chain"],
+    default: "default",
+    description: "--end-to-end: the frontal Haar cascade, or the chain default → alt2 → profile",
+  },
 } as const;
 
 async function main(): Promise<void> {
@@ -63,24 +91,36 @@ async function main(): Promise<void> {
       data: args.data,
       limit: args.limit,
       margin: args.margin,
+      split: args.split === "all" ? undefined : args.split as "training" | "validation",
+      refine: args.refine,
+      flip: args.tta,
+      cascades: args.detector === "chain" ? CASCADE_NAMES : undefined,
     });
     console.log(args.json ? endToEndJson(report) : endToEndTable(report));
     return;
   }
   const predictor = await loadKeypointModel(args.model);
-  const ds = await loadDataset(args.data, { limit: args.limit });
+  let ds = await loadDataset(args.data, { limit: args.limit });
+  if (args.split !== "all") {
+    ds = splitLikeTraining(ds, predictor.metadata, args.split as "training" | "validation");
+  }
   const pred = args.tta
     ? await predictWithFlipTta(predictor, ds.images, ds.n)
     : await predictor.predict(ds.images, ds.n);
   const metrics = evaluate(pred, ds.keypoints);
+  const parts = metricsByPart(pred, ds);
   predictor.model.dispose();
   if (args.json) {
-    console.log(JSON.stringify(metrics));
+    console.log(JSON.stringify(parts ? { ...metrics, parts } : metrics));
     return;
   }
   const name = `${predictor.metadata.model}${args.tta ? " + flip TTA" : ""}`;
   console.log(`${ds.name}${ds.synthetic ? " (synthetic faces)" : ""}: ${ds.n} faces\n`);
-  console.log(comparisonTable([{ name, metrics }]) + "\n");
+  const rows = [
+    ...Object.entries(parts ?? {}).map(([part, m]) => ({ name: `${name} · ${part}`, metrics: m })),
+    { name, metrics },
+  ];
+  console.log(comparisonTable(rows) + "\n");
   console.log(perKeypointTable([{ name, metrics }]));
 }
 

@@ -22,9 +22,16 @@ import { basename, extname, join } from "node:path";
 import { parseArgs, runCli, usage } from "./args.ts";
 import { BACKEND_NAMES, initBackend } from "../lib/backend.ts";
 import { createFaceDetector, DEFAULT_DETECTOR_OPTIONS } from "../lib/detect.ts";
+import { createCascadeDetector } from "../lib/face/cascades.ts";
 import { DataError, UsageError } from "../lib/errors.ts";
 import { loadKeypointModel, resolveModelDir } from "../lib/models/mod.ts";
-import { annotateResult, predictImageFile, type PredictionResult } from "../lib/predict.ts";
+import {
+  annotateResult,
+  DEFAULT_DETECTOR,
+  DEFAULT_REFINE,
+  predictImageFile,
+  type PredictionResult,
+} from "../lib/predict.ts";
 import { DEFAULT_CROP_MARGIN } from "../lib/data/crop.ts";
 import { frameJson, isVideoFile, predictVideoFile, VIDEO_EXTENSIONS } from "../lib/video.ts";
 
@@ -71,6 +78,21 @@ const SPEC = {
     min: 0,
     default: DEFAULT_DETECTOR_OPTIONS.minSize,
     description: "smallest face side in pixels",
+  },
+  refine: {
+    type: "number",
+    integer: true,
+    min: 0,
+    max: 5,
+    default: DEFAULT_REFINE,
+    description: "re-crop around the prediction and predict again, N rounds",
+  },
+  flip: { type: "boolean", description: "average with the prediction on the mirrored crop" },
+  detector: {
+    type: "string",
+    choices: ["default", "chain"],
+    default: DEFAULT_DETECTOR,
+    description: "the frontal Haar cascade, or the chain default → alt2 → profile (when one finds nothing)",
   },
   backend: { type: "string", choices: BACKEND_NAMES, description: "tfjs backend (default: best found)" },
   "every-n": {
@@ -178,11 +200,15 @@ async function main(): Promise<void> {
   await checkModelFolder(args.model);
   await initBackend({ backend: args.backend });
   const predictor = await loadKeypointModel(args.model);
-  const detector = await createFaceDetector({
+  const detectorOptions = {
     scaleFactor: args["scale-factor"],
     minNeighbors: args["min-neighbors"],
     minSize: args["min-size"],
-  });
+  };
+  const detector = args.detector === "chain"
+    ? await createCascadeDetector(detectorOptions)
+    : await createFaceDetector(detectorOptions);
+  const shot = { margin: args.margin, refine: args.refine, flip: args.flip };
   const files = await expandInputs(inputs);
   const used = new Set<string>();
   let failed = 0;
@@ -220,7 +246,7 @@ async function main(): Promise<void> {
     }
     let result: PredictionResult;
     try {
-      result = await predictImageFile(file, detector, predictor, { margin: args.margin });
+      result = await predictImageFile(file, detector, predictor, shot);
     } catch (e) {
       report(file, e);
       continue;

@@ -70,7 +70,8 @@ const SPEC = {
     type: "string",
     choices: ["default", "wild"],
     default: "default",
-    description: "which augmentation: the thesis-like default, or wild (±30°, framing, occlusion, blur, light)",
+    description:
+      "which augmentation: the thesis-like default, or wild (±30°, framing, occlusion, blur, light)",
   },
   loss: { type: "string", choices: LOSS_NAMES, default: "mse", description: "training loss" },
   schedule: {

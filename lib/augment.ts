@@ -398,7 +398,13 @@ export function occlusion(opts: { p?: number; size?: readonly [number, number] }
     draw: (rng) => {
       const w = Math.max(1, Math.round(rng.uniform(lo, hi) * IMAGE_SIZE));
       const h = Math.max(1, Math.round(rng.uniform(lo, hi) * IMAGE_SIZE));
-      return { x: rng.int(IMAGE_SIZE - w + 1), y: rng.int(IMAGE_SIZE - h + 1), w, h, value: rng.uniform(0, 1) };
+      return {
+        x: rng.int(IMAGE_SIZE - w + 1),
+        y: rng.int(IMAGE_SIZE - h + 1),
+        w,
+        h,
+        value: rng.uniform(0, 1),
+      };
     },
     applyImage(image, { x, y, w, h, value }) {
       for (let r = y; r < y + h; r++) image.fill(value, r * IMAGE_SIZE + x, r * IMAGE_SIZE + x + w);

@@ -98,6 +98,27 @@ export function evaluate(pred: Float32Array, truth: Float32Array): Metrics {
   };
 }
 
+/**
+ * {@link evaluate} for each part of a dataset made of several (`ds.parts`), keyed by part; undefined when
+ * the dataset is one part.
+ */
+export function metricsByPart(
+  pred: Float32Array,
+  ds: { n: number; keypoints: Float32Array; parts?: string[] },
+): Record<string, Metrics> | undefined {
+  if (!ds.parts || new Set(ds.parts).size < 2) return undefined;
+  const rows = new Map<string, number[]>();
+  ds.parts.forEach((p, i) => rows.set(p, [...(rows.get(p) ?? []), i]));
+  const pick = (src: Float32Array, idx: number[]) => {
+    const out = new Float32Array(idx.length * NUM_COORDS);
+    idx.forEach((i, k) => out.set(src.subarray(i * NUM_COORDS, (i + 1) * NUM_COORDS), k * NUM_COORDS));
+    return out;
+  };
+  return Object.fromEntries(
+    [...rows].map(([part, idx]) => [part, evaluate(pick(pred, idx), pick(ds.keypoints, idx))]),
+  );
+}
+
 /** Mirrors `n` 96×96 faces left to right (a new array). */
 export function flipImages(images: Float32Array, n: number): Float32Array {
   const out = new Float32Array(n * PIXELS);

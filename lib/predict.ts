@@ -65,8 +65,11 @@ export interface PredictOptions {
   flip?: boolean;
 }
 
-/** The refinement and flip settings `deno task predict`, the video pipeline and the camera page use. */
+/** Refinement rounds `deno task predict` runs by default (chosen by measurement: see the README). */
 export const DEFAULT_REFINE = 1;
+
+/** The detector `deno task predict` uses by default: the frontal cascade, or the chain of cascades. */
+export const DEFAULT_DETECTOR: "default" | "chain" = "chain";
 
 /**
  * How a Haar face box relates to the 68-landmark bounding box (ratios of the Haar box's width), measured on

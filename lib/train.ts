@@ -186,7 +186,9 @@ export function splitLikeTraining(
 ): KeypointDataset {
   const config = metadata.training?.config as Partial<TrainConfig> | undefined;
   if (!config || typeof config.validation !== "number" || typeof config.seed !== "number") {
-    throw new UsageError("the model's metadata.json records no training split (validation fraction and seed)");
+    throw new UsageError(
+      "the model's metadata.json records no training split (validation fraction and seed)",
+    );
   }
   const sets = prepareData(ds, {
     completeOnly: config.completeOnly ?? false,

@@ -172,7 +172,13 @@ export async function readPtsFolder(dir: string, opts: Landmarks68Options = {}):
         file: ptsPath,
       });
     }
-    records.push({ image: `${dir}/${image}`, landmarks, id: image, group: photoOf(stem(ptsName)), file: ptsPath });
+    records.push({
+      image: `${dir}/${image}`,
+      landmarks,
+      id: image,
+      group: photoOf(stem(ptsName)),
+      file: ptsPath,
+    });
   }
   return await buildDataset(dir, records, opts);
 }

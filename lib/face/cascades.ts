@@ -26,14 +26,12 @@ import { CASCADE_NAMES, type CascadeName } from "./framing.ts";
 
 export { CASCADE_FRAMING, CASCADE_NAMES, type CascadeName } from "./framing.ts";
 
-
 /** The cascade files shipped in `data/` (OpenCV 4.6.0 as packaged by Debian's `opencv-data`). */
 export const CASCADE_PATHS: Readonly<Record<CascadeName, string>> = {
   default: fileURLToPath(new URL("../../data/haarcascade_frontalface_default.xml", import.meta.url)),
   alt2: fileURLToPath(new URL("../../data/haarcascade_frontalface_alt2.xml", import.meta.url)),
   profile: fileURLToPath(new URL("../../data/haarcascade_profileface.xml", import.meta.url)),
 };
-
 
 /** A detection and where it came from. */
 export interface CascadeFace extends FaceBox {
@@ -70,7 +68,10 @@ export async function createCascadeDetector(opts: CascadeDetectorOptions = {}): 
   const { cascades: _, ...detectorOptions } = opts;
   const detectors: [CascadeName, FaceDetector][] = [];
   for (const name of names) {
-    detectors.push([name, await createFaceDetector({ ...detectorOptions, cascadePath: CASCADE_PATHS[name] })]);
+    detectors.push([
+      name,
+      await createFaceDetector({ ...detectorOptions, cascadePath: CASCADE_PATHS[name] }),
+    ]);
   }
   return {
     options: detectors[0][1].options,

@@ -114,7 +114,9 @@ export type CascadeName = typeof CASCADE_NAMES[number];
  * on the training split of ytf68 + 300-W, `deno task bench framing`. For the profile cascade `shiftX` is for
  * a face found on the photo; on the mirrored photo its sign flips.
  */
-export const CASCADE_FRAMING: Readonly<Record<CascadeName, { extent: number; shiftX: number; shiftY: number }>> = {
+export const CASCADE_FRAMING: Readonly<
+  Record<CascadeName, { extent: number; shiftX: number; shiftY: number }>
+> = {
   default: { extent: 0.877, shiftX: 0, shiftY: 0.165 },
   alt2: { extent: 0.877, shiftX: 0, shiftY: 0.165 },
   profile: { extent: 0.877, shiftX: 0, shiftY: 0.165 },
