@@ -67,6 +67,11 @@ const SPEC = {
     default: 0,
     description: "--end-to-end: re-crop around the prediction and predict again, N rounds",
   },
+  cache: {
+    type: "boolean",
+    default: true,
+    description: "--end-to-end: remember detections in outputs/cache/detections (--no-cache: detect again)",
+  },
   detector: {
     type: "string",
     choices: ["default", "chain"],
@@ -95,6 +100,7 @@ async function main(): Promise<void> {
       refine: args.refine,
       flip: args.tta,
       cascades: args.detector === "chain" ? CASCADE_NAMES : undefined,
+      cache: args.cache,
     });
     console.log(args.json ? endToEndJson(report) : endToEndTable(report));
     return;

@@ -31,6 +31,7 @@ import { loadKeypointModel } from "./models/mod.ts";
 import { loadDataset } from "./data/spec.ts";
 import { predictFaces, type PredictOptions } from "./predict.ts";
 import { createCascadeDetector } from "./face/cascades.ts";
+import { type CachedDetector, cachedDetector } from "./face/detection_cache_io.ts";
 import type { CascadeName } from "./face/framing.ts";
 import { splitLikeTraining } from "./train.ts";
 
@@ -65,6 +66,8 @@ export interface EndToEndOptions extends PredictOptions {
   onProgress?: (done: number, total: number) => void;
   /** Receives the per-image outcomes when given. */
   perImage?: EndToEndImage[];
+  /** Answers detections from (and adds them to) a cache on disk instead of calling `detector`. */
+  detectionCache?: CachedDetector;
 }
 
 /**
@@ -86,7 +89,8 @@ export async function evaluateEndToEnd(
     const { file, landmarks68 } = sources[i];
     const start = performance.now();
     const gray = await readGray(file);
-    const match = matchDetection(detector.detect(gray), landmarks68!);
+    const boxes = opts.detectionCache ? await opts.detectionCache.detectAsync(gray) : detector.detect(gray);
+    const match = matchDetection(boxes, landmarks68!);
     let nme = NaN;
     if (match) {
       const [face] = await predictFaces(gray, [match], predictor, opts);
@@ -216,6 +220,8 @@ export interface EndToEndCommandOptions {
   cascades?: readonly CascadeName[];
   /** Score only the faces of this part of the model's training split (re-made from its metadata). */
   split?: "training" | "validation";
+  /** Remember detections in `outputs/cache/detections/` (they do not depend on the model). */
+  cache?: boolean;
   /** Refinement rounds and flip test-time augmentation (see `PredictOptions`). */
   refine?: number;
   flip?: boolean;
@@ -235,12 +241,16 @@ export async function runEndToEnd(opts: EndToEndCommandOptions): Promise<EndToEn
     ? await createCascadeDetector({ ...opts.detector, cascades: opts.cascades })
     : await createFaceDetector(opts.detector);
   const show = opts.progress ?? Deno.stderr.isTerminal();
+  const detectionCache = opts.cache
+    ? await cachedDetector(detector, opts.cascades ? opts.cascades.join("-") : "default")
+    : undefined;
   const encoder = new TextEncoder();
   try {
     const report = await evaluateEndToEnd(detector, predictor, ds, {
       margin: opts.margin,
       refine: opts.refine,
       flip: opts.flip,
+      detectionCache,
       onProgress: show
         ? (done, total) =>
           Deno.stderr.writeSync(encoder.encode(`\r  ${done}/${total} images${done === total ? "\n" : ""}`))
@@ -248,6 +258,7 @@ export async function runEndToEnd(opts: EndToEndCommandOptions): Promise<EndToEn
     });
     return { data: ds.name, ...report };
   } finally {
+    await detectionCache?.save();
     detector.close();
     predictor.model.dispose();
   }

@@ -117,7 +117,8 @@ export type CascadeName = typeof CASCADE_NAMES[number];
 export const CASCADE_FRAMING: Readonly<
   Record<CascadeName, { extent: number; shiftX: number; shiftY: number }>
 > = {
+  // Measured on ytf68 frames before (0.877, 0.165), and again on 160 training photos: 0.856–0.882, 0.13–0.17.
   default: { extent: 0.877, shiftX: 0, shiftY: 0.165 },
-  alt2: { extent: 0.877, shiftX: 0, shiftY: 0.165 },
-  profile: { extent: 0.877, shiftX: 0, shiftY: 0.165 },
+  alt2: { extent: 0.89, shiftX: 0, shiftY: 0.155 },
+  profile: { extent: 0.75, shiftX: -0.08, shiftY: 0.16 },
 };
