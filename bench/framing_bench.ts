@@ -11,15 +11,15 @@
  *
  * @module
  */
-import { CASCADE_NAMES, type CascadeFace, createCascadeDetector } from "../lib/face/cascades.ts";
-import { cropBoxForDetection } from "../lib/predict.ts";
+import { CASCADE_NAMES, type CascadeFace, createCascadeDetector } from "../lib/face/cascades_io.ts";
+import { cropBoxForDetection } from "../lib/data/crop.ts";
 import { framingOf, framingSpread, quantiles } from "../lib/face/framing.ts";
 import { pointBounds, squareBoxAround } from "../lib/data/crop.ts";
-import { landmarks68ToKaggle15 } from "../lib/data/landmarks68.ts";
-import { loadDataset } from "../lib/data/spec.ts";
+import { landmarks68ToKaggle15 } from "../lib/data/landmarks68_io.ts";
+import { loadDataset } from "../lib/data/spec_io.ts";
 import { groupSplit } from "../lib/data/split.ts";
-import { matchDetection } from "../lib/end_to_end.ts";
-import { readGray } from "../lib/image_io.ts";
+import { matchDetection } from "../lib/evaluate/end_to_end_io.ts";
+import { readGray } from "../lib/core/image_io.ts";
 import type { CropSource } from "../lib/data/types.ts";
 
 const DATA = Deno.env.get("FKD_FRAMING_DATA") ?? "../shared/data/ytf68+../shared/data/300w";

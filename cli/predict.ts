@@ -11,7 +11,7 @@
  * Video files (MP4, WebM, AVI, MOV, MKV, Y4M) are decoded with FFmpeg: an annotated video goes into `--out`
  * (same size and frame rate) and, with `--json`, one line per processed frame:
  * `{"file", "frame", "time", "faces": [...]}`. `--every-n`, `--detect-every` and `--smoothing` trade
- * speed against steadiness (see lib/video.ts).
+ * speed against steadiness (see lib/video/ffmpeg_io.ts).
  *
  * Exit codes: 0 all inputs done, 1 some inputs could not be read (the others are still processed),
  * 2 bad usage or no model.
@@ -20,10 +20,9 @@
  */
 import { basename, extname, join } from "node:path";
 import { parseArgs, runCli, usage } from "./args.ts";
-import { BACKEND_NAMES, initBackend } from "../lib/backend.ts";
-import { createFaceDetector, DEFAULT_DETECTOR_OPTIONS } from "../lib/detect.ts";
-import { createCascadeDetector } from "../lib/face/cascades.ts";
-import { DataError, UsageError } from "../lib/errors.ts";
+import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
+import { createFaceDetector, DEFAULT_DETECTOR_OPTIONS } from "../lib/face/detect_io.ts";
+import { DataError, UsageError } from "../lib/core/errors.ts";
 import { loadKeypointModel, resolveModelDir } from "../lib/models/mod.ts";
 import {
   annotateResult,
@@ -31,9 +30,11 @@ import {
   DEFAULT_REFINE,
   predictImageFile,
   type PredictionResult,
-} from "../lib/predict.ts";
+} from "../lib/face/predict_io.ts";
+import { createCascadeDetector } from "../lib/face/cascades_io.ts";
 import { DEFAULT_CROP_MARGIN } from "../lib/data/crop.ts";
-import { frameJson, isVideoFile, predictVideoFile, VIDEO_EXTENSIONS } from "../lib/video.ts";
+import { isVideoFile, VIDEO_EXTENSIONS } from "../lib/video/ffmpeg_io.ts";
+import { frameJson, predictVideoFile } from "../lib/video/pipeline_io.ts";
 
 /** Where the bundled model lives. */
 export const DEFAULT_MODEL_DIR = "outputs/models/default";

@@ -9,16 +9,16 @@
  * @module
  */
 import { parseArgs, runCli, usage } from "./args.ts";
-import { BACKEND_NAMES, initBackend } from "../lib/backend.ts";
-import { readCheckpointState } from "../lib/checkpoint.ts";
-import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec.ts";
-import { UsageError } from "../lib/errors.ts";
-import { comparisonTable } from "../lib/evaluate.ts";
+import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
+import { readCheckpointState } from "../lib/train/checkpoint_io.ts";
+import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec_io.ts";
+import { UsageError } from "../lib/core/errors.ts";
+import { comparisonTable } from "../lib/evaluate/metrics.ts";
 import { MODEL_NAMES } from "../lib/models/registry.ts";
-import { formatDuration, terminalProgress } from "../lib/progress.ts";
-import { train } from "../lib/train.ts";
-import { AUGMENTATIONS } from "../lib/augment.ts";
-import { LOSS_NAMES, type LossName } from "../lib/train_step.ts";
+import { formatDuration, terminalProgress } from "../lib/train/progress_io.ts";
+import { train } from "../lib/train/train_io.ts";
+import { AUGMENTATIONS } from "../lib/augment/augment.ts";
+import { LOSS_NAMES, type LossName } from "../lib/train/train_step.ts";
 
 const SPEC = {
   model: { type: "string", choices: MODEL_NAMES, required: true, description: "architecture to train" },

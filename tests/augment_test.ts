@@ -15,17 +15,18 @@ import {
   scale,
   shift,
   shiftScaleRotate,
-} from "../lib/augment.ts";
+} from "../lib/augment/augment.ts";
 import {
   FLIP_COLUMN_PAIRS,
   FLIP_KEYPOINT_PAIRS,
   KEYPOINT_COLUMNS,
   KEYPOINT_NAMES,
-} from "../lib/constants.ts";
+  PIXELS,
+} from "../lib/core/constants.ts";
 import { assertDataset } from "../lib/data/dataset.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";
-import { UsageError } from "../lib/errors.ts";
-import { Rng } from "../lib/rng.ts";
+import { UsageError } from "../lib/core/errors.ts";
+import { Rng } from "../lib/core/rng.ts";
 
 // Small shims over node:assert (the JSR standard library is not reachable from our machines).
 function assert(cond: unknown, msg?: string): asserts cond {
@@ -42,7 +43,6 @@ function assertThrows(fn: () => unknown, cls: new (...a: never[]) => Error, incl
 }
 
 const N = 96;
-const PIXELS = N * N;
 
 /** A plausible face layout (subject's left on the image's right) with jitter, and a textured image. */
 function testFace(seed: number): { image: Float32Array; keypoints: Float32Array } {

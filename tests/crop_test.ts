@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import { cropToFace, fromCropCoords, squareBoxAround, toCropCoords } from "../lib/data/crop.ts";
-import type { CropBox } from "../lib/data/crop.ts";
-import { DataError } from "../lib/errors.ts";
-import { readGray, readRgb, writeGrayPng, writeRgbPng } from "../lib/image_io.ts";
+import { fromCropCoords, squareBoxAround, toCropCoords } from "../lib/data/crop.ts";
+import { cropToFace } from "../lib/data/crop_io.ts";
+import type { CropBox } from "../lib/core/box.ts";
+import { DataError } from "../lib/core/errors.ts";
+import { readGray, readRgb, writeGrayPng, writeRgbPng } from "../lib/core/image_io.ts";
 
 function assertEquals(actual: unknown, expected: unknown) {
   assert.deepStrictEqual(actual, expected);

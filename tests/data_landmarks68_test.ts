@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { NUM_COORDS } from "../lib/constants.ts";
+import { NUM_COORDS } from "../lib/core/constants.ts";
 import { squareBoxAround, toCropCoords } from "../lib/data/crop.ts";
-import { assertDataset, PIXELS } from "../lib/data/dataset.ts";
-import { landmarks68ToKaggle15, readLandmarks68Folder, readPtsFolder } from "../lib/data/landmarks68.ts";
-import { DataError } from "../lib/errors.ts";
-import { writeGrayPng } from "../lib/image_io.ts";
+import { assertDataset } from "../lib/data/dataset.ts";
+import { PIXELS } from "../lib/core/constants.ts";
+import { landmarks68ToKaggle15, readLandmarks68Folder, readPtsFolder } from "../lib/data/landmarks68_io.ts";
+import { DataError } from "../lib/core/errors.ts";
+import { writeGrayPng } from "../lib/core/image_io.ts";
 
 const YTF68 = fileURLToPath(new URL("../../shared/data/ytf68", import.meta.url));
 const hasYtf68 = (() => {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { KEYPOINT_NAMES, NUM_COORDS } from "../lib/constants.ts";
-import { PIXELS } from "../lib/data/dataset.ts";
-import { comparisonTable, evaluate, flipImages, flipKeypoints, predictWithFlipTta } from "../lib/evaluate.ts";
+import { KEYPOINT_NAMES, NUM_COORDS } from "../lib/core/constants.ts";
+import { PIXELS } from "../lib/core/constants.ts";
+import { comparisonTable, evaluate, predictWithFlipTta } from "../lib/evaluate/metrics.ts";
+import { flipImages, flipKeypoints } from "../lib/core/flip.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
 
 const close = (actual: number, expected: number, tol = 1e-9) =>

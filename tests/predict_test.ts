@@ -2,23 +2,32 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
-import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../lib/constants.ts";
-import { type CropBox, fromCropCoords, squareBoxAround } from "../lib/data/crop.ts";
-import { landmarks68ToKaggle15 } from "../lib/data/landmarks68.ts";
-import { createFaceDetector, type FaceBox, type FaceDetector, type GrayImage } from "../lib/detect.ts";
-import { type EndToEndImage, evaluateEndToEnd, faceNme, matchDetection } from "../lib/end_to_end.ts";
-import { DataError, UsageError } from "../lib/errors.ts";
-import { readGray, readRgb, writeGrayPng } from "../lib/image_io.ts";
+import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../lib/core/constants.ts";
+import { fromCropCoords, squareBoxAround } from "../lib/data/crop.ts";
+import { type CropBox } from "../lib/core/box.ts";
+import { landmarks68ToKaggle15 } from "../lib/data/landmarks68_io.ts";
+import { type FaceDetector } from "../lib/face/detect.ts";
+import { type Box } from "../lib/core/box.ts";
+import { type RawImage } from "../lib/core/image.ts";
+import { createFaceDetector } from "../lib/face/detect_io.ts";
+import {
+  type EndToEndImage,
+  evaluateEndToEnd,
+  faceNme,
+  matchDetection,
+} from "../lib/evaluate/end_to_end_io.ts";
+import { DataError, UsageError } from "../lib/core/errors.ts";
+import { readGray, readRgb, writeGrayPng } from "../lib/core/image_io.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
 import { makeMetadata, saveKeypointModel } from "../lib/models/mod.ts";
 import {
   annotateResult,
-  cropBoxForDetection,
   predictFaces,
   predictImageFile,
   type PredictionResult,
-} from "../lib/predict.ts";
-import { ANNOTATION_COLOURS } from "../lib/annotate.ts";
+} from "../lib/face/predict_io.ts";
+import { cropBoxForDetection } from "../lib/data/crop.ts";
+import { ANNOTATION_COLOURS } from "../lib/viz/annotate.ts";
 
 const assertEquals = (actual: unknown, expected: unknown, msg = "") =>
   assert.deepStrictEqual(actual, expected, msg);
@@ -41,7 +50,7 @@ const HAVE_YTF68 = (() => {
 })();
 
 /** A detector that always reports the same boxes. */
-function fixedDetector(boxes: FaceBox[]): FaceDetector {
+function fixedDetector(boxes: Box[]): FaceDetector {
   return {
     options: { cascadePath: "", scaleFactor: 1.1, minNeighbors: 5, minSize: 30, maxSize: 0 },
     detect: () => boxes.map((b) => ({ ...b })),
@@ -89,7 +98,7 @@ const centroidPredictor: KeypointPredictor = {
 };
 
 /** A black image with one Gaussian blob (sigma in pixels) centred at (cx, cy), pixel centres at integers. */
-function blobImage(width: number, height: number, cx: number, cy: number, sigma: number): GrayImage {
+function blobImage(width: number, height: number, cx: number, cy: number, sigma: number): RawImage {
   const data = new Uint8Array(width * height);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -142,7 +151,7 @@ Deno.test({
 
 Deno.test("predictFaces: a blob pasted at a known place comes back at its original coordinates", async () => {
   // Shrunk (crop 200 px → 96), enlarged (crop 60 px → 96) and partly outside the image (black fill).
-  const cases: { box: FaceBox; blob: [number, number] }[] = [
+  const cases: { box: Box; blob: [number, number] }[] = [
     { box: { x: 120, y: 80, width: 152, height: 152 }, blob: [205.3, 190.8] },
     { box: { x: 300, y: 40, width: 46, height: 46 }, blob: [318.6, 70.2] },
     { box: { x: -30, y: 200, width: 120, height: 120 }, blob: [20.5, 262.25] },
@@ -370,7 +379,18 @@ Deno.test("deno task predict --json: one line per file, errors as lines, exit st
   await Deno.copyFile(ASTRONAUT, join(inputs, "astronaut.png"));
   await Deno.writeTextFile(join(inputs, "readme.txt"), "skipped: a folder expands to its images only\n");
 
-  const run = await runPredict(["--model", model, "--out", out, "--json", corrupt, inputs, text]);
+  const run = await runPredict([
+    "--model",
+    model,
+    "--out",
+    out,
+    "--json",
+    "--refine",
+    "0",
+    corrupt,
+    inputs,
+    text,
+  ]);
   assertEquals(run.code, 1, run.stderr);
   const [first, astro, noFace, last] = run.lines.map((l) => JSON.parse(l));
   assertEquals(run.lines.length, 4, run.lines.join("\n"));

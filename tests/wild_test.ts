@@ -3,22 +3,23 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
-import { occlusion, wildAugmentation } from "../lib/augment.ts";
+import { occlusion, wildAugmentation } from "../lib/augment/augment.ts";
 import { squareBoxAround } from "../lib/data/crop.ts";
-import { concatDatasets, PIXELS } from "../lib/data/dataset.ts";
-import { landmarks68ToKaggle15, photoOf } from "../lib/data/landmarks68.ts";
-import { loadDataset, parseDatasetSpec } from "../lib/data/spec.ts";
+import { concatDatasets } from "../lib/data/dataset.ts";
+import { PIXELS } from "../lib/core/constants.ts";
+import { landmarks68ToKaggle15, photoOf } from "../lib/data/landmarks68_io.ts";
+import { loadDataset, parseDatasetSpec } from "../lib/data/spec_io.ts";
 import { syntheticDataset } from "../lib/data/synthetic.ts";
-import { metricsByPart } from "../lib/evaluate.ts";
-import { createCascadeDetector, mirrorGray } from "../lib/face/cascades.ts";
+import { metricsByPart } from "../lib/evaluate/metrics.ts";
+import { createCascadeDetector, mirrorGray } from "../lib/face/cascades_io.ts";
 import { cropBoxFromKeypoints, framingOf, quantiles } from "../lib/face/framing.ts";
-import { readGray } from "../lib/image_io.ts";
+import { readGray } from "../lib/core/image_io.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
-import { predictFaces } from "../lib/predict.ts";
-import { Rng } from "../lib/rng.ts";
-import { cosineLr, splitLikeTraining } from "../lib/train.ts";
-import { landmarkLoss, WING } from "../lib/train_step.ts";
-import { UsageError } from "../lib/errors.ts";
+import { predictFaces } from "../lib/face/predict_io.ts";
+import { Rng } from "../lib/core/rng.ts";
+import { cosineLr, splitLikeTraining } from "../lib/train/train_io.ts";
+import { landmarkLoss, WING } from "../lib/train/train_step.ts";
+import { UsageError } from "../lib/core/errors.ts";
 
 await tf.setBackend("cpu");
 
@@ -132,7 +133,7 @@ Deno.test("occlusion: fills one rectangle with one value and leaves the keypoint
   // The composed wild pipeline keeps every output in [0, 1] and NaN keypoints NaN.
   const face = syntheticDataset({ n: 1, seed: 4 });
   const out = wildAugmentation().apply(face.images.slice(0, PIXELS), face.keypoints.slice(0, 30), new Rng(1));
-  assert.ok(out.image.every((v) => v >= 0 && v <= 1));
+  assert.ok(out.image.every((v: number) => v >= 0 && v <= 1));
   face.keypoints.slice(0, 30).forEach((v, i) => Number.isNaN(v) && assert.ok(Number.isNaN(out.keypoints[i])));
 });
 

@@ -8,11 +8,11 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { initBackend } from "../lib/backend.ts";
-import { createFaceDetector } from "../lib/detect.ts";
+import { initBackend } from "../lib/backend_io.ts";
+import { createFaceDetector } from "../lib/face/mod.ts";
 import { loadKeypointModel } from "../lib/models/mod.ts";
-import { FigureRenderer, learningCurves, saveFigure } from "../lib/plot.ts";
-import { annotateResult, predictImageFile } from "../lib/predict.ts";
+import { FigureRenderer, learningCurves, saveFigure } from "../lib/viz/mod.ts";
+import { annotateResult, predictImageFile } from "../lib/face/mod.ts";
 
 const OUT = "docs/figures";
 const NOTEBOOK_FIGURES = [

@@ -14,10 +14,11 @@
  *
  * @module
  */
-import type { GrayImage } from "../data/crop.ts";
-import type { FaceBox, FaceDetector } from "../detect.ts";
-import { writeFileAtomic } from "../atomic.ts";
-import { DataError } from "../errors.ts";
+import type { Box } from "../core/box.ts";
+import type { RawImage } from "../core/image.ts";
+import { writeFileAtomic } from "../core/atomic_io.ts";
+import { DataError } from "../core/errors.ts";
+import type { FaceDetector } from "./detect.ts";
 
 const encodeHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
@@ -27,7 +28,7 @@ export const DETECTION_CACHE_DIR = "outputs/cache/detections";
 /** A detector whose answers are remembered on disk. */
 export interface CachedDetector {
   /** The boxes for `gray`: from the cache, or from the detector (then remembered). */
-  detectAsync(gray: GrayImage): Promise<FaceBox[]>;
+  detectAsync(gray: RawImage): Promise<Box[]>;
   /** Hits and misses so far. */
   readonly stats: { hits: number; misses: number };
   /** Writes the cache file (atomically) when anything was added. */
@@ -48,7 +49,7 @@ export async function cachedDetector(
   const settings = `${label}-sf${o.scaleFactor}-mn${o.minNeighbors}-min${o.minSize}-max${o.maxSize}`;
   const file = `${dir}/${settings.replace(/[^A-Za-z0-9_.-]/g, "_")}.json`;
   // Boxes keep every field the detector gave them (a cascade chain's `cascade` and `mirrored`).
-  let entries: Record<string, FaceBox[]> = {};
+  let entries: Record<string, Box[]> = {};
   try {
     entries = JSON.parse(await Deno.readTextFile(file));
     if (typeof entries !== "object" || entries === null || Array.isArray(entries)) {
@@ -63,7 +64,7 @@ export async function cachedDetector(
   const stats = { hits: 0, misses: 0 };
   return {
     stats,
-    async detectAsync(gray: GrayImage): Promise<FaceBox[]> {
+    async detectAsync(gray: RawImage): Promise<Box[]> {
       const key = `${gray.width}x${gray.height}:` +
         encodeHex(
           new Uint8Array(await crypto.subtle.digest("SHA-256", gray.data as Uint8Array<ArrayBuffer>)),

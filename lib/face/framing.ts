@@ -102,23 +102,4 @@ export function cropBoxFromKeypoints(points: ArrayLike<number>, margin = DEFAULT
   return { x: Math.round(cx - (size - 1) / 2), y: Math.round(cy - (size - 1) / 2), size };
 }
 
-/** The Haar cascades `createCascadeDetector` knows (see `cascades.ts`), in the order they are tried. */
-export const CASCADE_NAMES = ["default", "alt2", "profile"] as const;
-
-/** One of {@link CASCADE_NAMES}. */
-export type CascadeName = typeof CASCADE_NAMES[number];
-
-/**
- * How each cascade's box relates to the 68-landmark box (ratios of the box's larger side): `extent` =
- * landmark box side ÷ detection side, `shiftX`/`shiftY` = landmark box centre minus detection centre. Medians
- * on the training split of ytf68 + 300-W, `deno task bench framing`. For the profile cascade `shiftX` is for
- * a face found on the photo; on the mirrored photo its sign flips.
- */
-export const CASCADE_FRAMING: Readonly<
-  Record<CascadeName, { extent: number; shiftX: number; shiftY: number }>
-> = {
-  // Measured on ytf68 frames before (0.877, 0.165), and again on 160 training photos: 0.856–0.882, 0.13–0.17.
-  default: { extent: 0.877, shiftX: 0, shiftY: 0.165 },
-  alt2: { extent: 0.89, shiftX: 0, shiftY: 0.155 },
-  profile: { extent: 0.75, shiftX: -0.08, shiftY: 0.16 },
-};
+export { CASCADE_FRAMING, CASCADE_NAMES, type CascadeName } from "../data/crop.ts";

@@ -26,7 +26,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { IMAGE_SIZE, NUM_COORDS } from "../constants.ts";
+import { IMAGE_SIZE, NUM_COORDS } from "../core/constants.ts";
 import { SeededInit } from "./init.ts";
 
 /** Parameter count of {@link createResnet18Slim} (a test checks it). */
