@@ -31,6 +31,8 @@ Deno.test("evaluate: hand-computed RMSE, NME and PCK for two faces", () => {
   // Thresholds 2 px and 4 px: face 1's 15 points miss both, face 2's 15 points meet both.
   assert.deepEqual(m.pck_05, 0.5);
   assert.deepEqual(m.pck_10, 0.5);
+  // Face 1's NME 0.125 is above 0.10, face 2's 0 is not: half the faces fail.
+  assert.deepEqual(m.failure_rate_10, 0.5);
   // Per keypoint: x errors 3, 0 and y errors 4, 0 → sqrt((9 + 16) / 4) = 2.5 for every keypoint.
   assert.deepEqual(Object.keys(m.per_keypoint_rmse_px), [...KEYPOINT_NAMES]);
   for (const v of Object.values(m.per_keypoint_rmse_px)) close(v, 2.5, 1e-9);

@@ -11,7 +11,7 @@ import { landmarks68ToKaggle15, photoOf } from "../lib/data/landmarks68_io.ts";
 import { loadDataset, parseDatasetSpec } from "../lib/data/spec_io.ts";
 import { syntheticDataset } from "../lib/data/synthetic.ts";
 import { metricsByPart } from "../lib/evaluate/metrics.ts";
-import { createCascadeDetector, mirrorGray } from "../lib/face/cascades_io.ts";
+import { createCascadeDetector, mirrorGray, rotateGray } from "../lib/face/cascades_io.ts";
 import { cropBoxFromKeypoints, framingOf, quantiles } from "../lib/face/framing.ts";
 import { readGray } from "../lib/core/image_io.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
@@ -222,6 +222,34 @@ Deno.test("cascade chain: the astronaut by the default cascade; mirrorGray mirro
   const g = { width: 3, height: 2, data: new Uint8Array([1, 2, 3, 4, 5, 6]) };
   assert.deepEqual([...mirrorGray(g).data], [3, 2, 1, 6, 5, 4]);
   await assert.rejects(() => createCascadeDetector({ cascades: ["nope" as "alt2"] }), UsageError);
+});
+
+Deno.test("cascade chain: a face turned 30° is missed upright and found by the turned retry", async () => {
+  const astronaut = await readGray("data/portraits/astronaut.png");
+  const tilted = rotateGray(astronaut, 30);
+  const upright = await createCascadeDetector({ cascades: ["default"], rotations: [] });
+  const turned = await createCascadeDetector({ cascades: ["default"], rotations: [-25, 25] });
+  try {
+    assert.equal(upright.detect(tilted).length, 0, "the frontal cascade should miss a face turned 30°");
+    const [face] = turned.detect(tilted);
+    assert.ok(face, "the turned retry should find it");
+    // The astronaut's face centre, [225, 113], turned by 30° about the centre lands near the box's centre.
+    const t = Math.PI / 6, c = 255.5, x = 225 - c, y = 113 - c;
+    const ex = c + Math.cos(t) * x + Math.sin(t) * y, ey = c - Math.sin(t) * x + Math.cos(t) * y;
+    const cx = face.x + face.width / 2, cy = face.y + face.height / 2;
+    assert.ok(
+      Math.hypot(cx - ex, cy - ey) < 0.3 * face.width,
+      `box centre ${cx},${cy}; expected ${ex},${ey}`,
+    );
+  } finally {
+    upright.close();
+    turned.close();
+  }
+  // Turning is its own inverse up to rounding: a bright pixel comes back where it was.
+  const dot = { width: 21, height: 21, data: new Uint8Array(21 * 21) };
+  dot.data[5 * 21 + 14] = 255;
+  const back = rotateGray(rotateGray(dot, 40), -40);
+  assert.equal(back.data[5 * 21 + 14], 255);
 });
 
 Deno.test("metricsByPart and splitLikeTraining", async () => {

@@ -236,7 +236,7 @@ export async function runEndToEnd(opts: EndToEndCommandOptions): Promise<EndToEn
     ? await createCascadeDetector({ ...opts.detector, cascades: opts.cascades })
     : await createFaceDetector(opts.detector);
   const detectionCache = opts.cache
-    ? await cachedDetector(detector, opts.cascades ? opts.cascades.join("-") : "default")
+    ? await cachedDetector(detector, opts.cascades ? `${opts.cascades.join("-")}-rot-25+25` : "default")
     : undefined;
   const bar = progressBar(ds.name, "images", { tty: opts.progress ?? Deno.stderr.isTerminal() });
   try {

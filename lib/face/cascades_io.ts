@@ -47,6 +47,12 @@ export interface CascadeFace extends Box {
 export interface CascadeDetectorOptions extends Omit<FaceDetectorOptions, "cascadePath"> {
   /** The cascades to try, in order (default: all of {@link CASCADE_NAMES}). */
   cascades?: readonly CascadeName[];
+  /**
+   * Last resort when every cascade found nothing: the first cascade on the photo turned by each of these
+   * angles in degrees (Haar cascades only find faces within about ±15° of upright; faces in the wild tilt
+   * to ±30°). Default ±25°; `[]` turns it off.
+   */
+  rotations?: readonly number[];
 }
 
 /** A detector that tries several cascades; its boxes are {@link CascadeFace}s. */
@@ -67,7 +73,7 @@ export async function createCascadeDetector(opts: CascadeDetectorOptions = {}): 
       throw new UsageError(`unknown cascade "${n}": expected one of ${CASCADE_NAMES.join(", ")}`);
     }
   }
-  const { cascades: _, ...detectorOptions } = opts;
+  const { cascades: _, rotations = [-25, 25], ...detectorOptions } = opts;
   const detectors: [CascadeName, FaceDetector][] = [];
   for (const name of names) {
     detectors.push([
@@ -88,12 +94,54 @@ export async function createCascadeDetector(opts: CascadeDetectorOptions = {}): 
         }
         if (found.length > 0) return dropOverlapping(found);
       }
+      const [cascade, first] = detectors[0];
+      for (const degrees of rotations) {
+        const turned = rotateGray(gray, degrees);
+        // A box found on the turned photo keeps its size; its centre is turned back onto the photo.
+        const found = first.detect(turned).map((b) => {
+          const [cx, cy] = rotatePoint(b.x + (b.width - 1) / 2, b.y + (b.height - 1) / 2, gray, -degrees);
+          return {
+            x: Math.round(cx - (b.width - 1) / 2),
+            y: Math.round(cy - (b.height - 1) / 2),
+            width: b.width,
+            height: b.height,
+            cascade,
+            mirrored: false,
+          };
+        });
+        if (found.length > 0) return dropOverlapping(found);
+      }
       return [];
     },
     close() {
       for (const [, d] of detectors) d.close();
     },
   };
+}
+
+/** `(x, y)` turned by `degrees` (counter-clockwise on screen) about the centre of `size`. */
+function rotatePoint(x: number, y: number, size: { width: number; height: number }, degrees: number) {
+  const t = degrees * Math.PI / 180, cos = Math.cos(t), sin = Math.sin(t);
+  const cx = (size.width - 1) / 2, cy = (size.height - 1) / 2;
+  return [cx + cos * (x - cx) + sin * (y - cy), cy - sin * (x - cx) + cos * (y - cy)];
+}
+
+/**
+ * The photo turned by `degrees` (counter-clockwise on screen) about its centre, same size, nearest pixel;
+ * what turns out of the frame is lost and what turns in is black. A point of the photo lands at
+ * `rotatePoint(point, degrees)`.
+ */
+export function rotateGray(gray: RawImage, degrees: number): RawImage {
+  const { width, height, data } = gray;
+  const out = new Uint8Array(data.length);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const [sx, sy] = rotatePoint(x, y, gray, -degrees);
+      const ix = Math.round(sx), iy = Math.round(sy);
+      if (ix >= 0 && iy >= 0 && ix < width && iy < height) out[y * width + x] = data[iy * width + ix];
+    }
+  }
+  return { width, height, data: out };
 }
 
 /** The photo mirrored left to right. */
