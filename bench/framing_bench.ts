@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { DATASET_CACHE_DIR } from "../lib/data/dataset_cache_io.ts";
 import { CASCADE_NAMES, type CascadeFace, createCascadeDetector } from "../lib/face/cascades_io.ts";
 import { cropBoxForDetection } from "../lib/data/crop.ts";
 import { framingOf, framingSpread, quantiles } from "../lib/face/framing.ts";
@@ -39,7 +40,7 @@ function landmarkFrame(l: ArrayLike<number>) {
 }
 
 export async function run(): Promise<string> {
-  const ds = await loadDataset(DATA);
+  const ds = await loadDataset(DATA, { cacheDir: DATASET_CACHE_DIR });
   const { train } = groupSplit(ds, { validation: 0.1, seed: 0 });
   const sources = train.sources!;
   const parts = train.parts ?? new Array(train.n).fill(ds.name);

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { DATASET_CACHE_DIR } from "../lib/data/dataset_cache_io.ts";
 import { parseArgs, runCli, usage } from "./args.ts";
 import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
 import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec_io.ts";
@@ -106,7 +107,7 @@ async function main(): Promise<void> {
     return;
   }
   const predictor = await loadKeypointModel(args.model);
-  let ds = await loadDataset(args.data, { limit: args.limit });
+  let ds = await loadDataset(args.data, { limit: args.limit, cacheDir: DATASET_CACHE_DIR });
   if (args.split !== "all") {
     ds = splitLikeTraining(ds, predictor.metadata, args.split as "training" | "validation");
   }

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { DATASET_CACHE_DIR } from "../lib/data/dataset_cache_io.ts";
 import { parseArgs, runCli, usage } from "./args.ts";
 import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
 import { readCheckpointState } from "../lib/train/checkpoint_io.ts";
@@ -108,7 +109,7 @@ async function main(): Promise<void> {
 
   const backend = await initBackend({ backend: args.backend });
   console.error(`backend: ${backend.backend}`);
-  const ds = await loadDataset(args.data, { limit: args.limit });
+  const ds = await loadDataset(args.data, { limit: args.limit, cacheDir: DATASET_CACHE_DIR });
   const result = await train(ds, {
     model: args.model,
     epochs: args.epochs,

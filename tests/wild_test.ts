@@ -82,6 +82,22 @@ Deno.test("dataset names: a folder of 300-W folders is one part per subfolder", 
     const ds = await loadDataset(root);
     assert.deepEqual(ds.parts, ["afw", "helen"]);
     assert.deepEqual(ds.groups, ["afw/123", "helen/123"]);
+
+    // The crop cache: a second load comes from it, equal; an edited landmark file is read again.
+    const cacheDir = `${root}/cache`;
+    const first = await loadDataset(root, { cacheDir });
+    const entries = () => Array.from(Deno.readDirSync(cacheDir)).length;
+    assert.equal(entries(), 4); // two parts, a .json and a .f32 each
+    const again = await loadDataset(root, { cacheDir });
+    assert.equal(entries(), 4);
+    assert.deepEqual([...again.images], [...first.images]);
+    assert.deepEqual([...again.keypoints], [...first.keypoints]);
+    assert.deepEqual(again.sources, first.sources);
+    await Deno.writeTextFile(`${root}/helen/123_1.pts`, pts.replace("20 20", "21 20"));
+    const edited = await loadDataset(root, { cacheDir });
+    assert.equal(entries(), 6);
+    assert.equal(edited.sources![1].landmarks68![0], 20); // 21 in the file, 1-based
+    assert.equal(first.sources![1].landmarks68![0], 19);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

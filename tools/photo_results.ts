@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { DATASET_CACHE_DIR } from "../lib/data/dataset_cache_io.ts";
 import { initBackend } from "../lib/backend_io.ts";
 import { CASCADE_NAMES } from "../lib/data/crop.ts";
 import { loadDataset } from "../lib/data/spec_io.ts";
@@ -47,7 +48,7 @@ const settings = [
 
 for (const dir of models) {
   const model = await loadKeypointModel(dir);
-  let ds = await loadDataset(data);
+  let ds = await loadDataset(data, { cacheDir: DATASET_CACHE_DIR });
   if (split === "validation") ds = splitLikeTraining(ds, model.metadata, "validation");
   console.log(`\n## ${dir} (${model.metadata.model}) on ${ds.n} faces of ${data} (${split})\n`);
 

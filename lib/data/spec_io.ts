@@ -27,6 +27,7 @@ import { readKaggleCsv } from "./kaggle_io.ts";
 import { readLandmarks68Folder, readPtsFolder } from "./landmarks68_io.ts";
 import { syntheticDataset } from "./synthetic.ts";
 import { concatDatasets } from "./dataset.ts";
+import { cachedLoad } from "./dataset_cache_io.ts";
 import type { KeypointDataset } from "./types.ts";
 
 /** A parsed dataset name: what {@link parseDatasetSpec} returns and {@link loadDataset} takes. */
@@ -179,6 +180,11 @@ export interface LoadDatasetOptions {
   limit?: number;
   /** Crop margin for the 68-landmark layouts (see `squareBoxAround`); ignored by the others. */
   margin?: number;
+  /**
+   * Folder of the crop cache for photo folders (see `dataset_cache_io.ts`), e.g. `DATASET_CACHE_DIR`; the
+   * commands use it, the library default is none (nothing is written).
+   */
+  cacheDir?: string;
 }
 
 /**
@@ -207,10 +213,22 @@ export async function loadDataset(
       return syntheticDataset({ n: Math.min(spec.n, limit ?? spec.n), seed: spec.seed });
     case "kaggle":
       return await readKaggleCsv(spec.path, { limit });
-    case "landmarks68":
-      return await readLandmarks68Folder(spec.root, spec.split, { limit, margin });
-    case "pts":
-      return await readPtsFolder(spec.dir, { limit, margin });
+    case "landmarks68": {
+      const load = () => readLandmarks68Folder(spec.root, spec.split, { limit, margin });
+      if (!opts.cacheDir) return await load();
+      const paths = [`${spec.root}/${spec.split}_frames_keypoints.csv`, `${spec.root}/${spec.split}`];
+      return await cachedLoad(
+        paths,
+        { kind: spec.kind, split: spec.split, limit, margin },
+        load,
+        opts.cacheDir,
+      );
+    }
+    case "pts": {
+      const load = () => readPtsFolder(spec.dir, { limit, margin });
+      if (!opts.cacheDir) return await load();
+      return await cachedLoad([spec.dir], { kind: spec.kind, limit, margin }, load, opts.cacheDir);
+    }
     case "combined": {
       // A limit applies to each part, so that every part is represented in a quick run.
       const items = [];

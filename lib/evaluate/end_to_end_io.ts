@@ -19,6 +19,7 @@
  * @module
  */
 
+import { DATASET_CACHE_DIR } from "../data/dataset_cache_io.ts";
 import { IBUG68_OUTER_EYE_CORNERS, KEYPOINT_NAMES, NUM_LANDMARKS_68 } from "../core/constants.ts";
 import { landmarks68ToKaggle15 } from "../data/landmarks68_io.ts";
 import { pointBounds } from "../data/crop.ts";
@@ -230,7 +231,7 @@ export interface EndToEndCommandOptions {
  */
 export async function runEndToEnd(opts: EndToEndCommandOptions): Promise<EndToEndReport & { data: string }> {
   const predictor = await loadKeypointModel(opts.model);
-  let ds = await loadDataset(opts.data, { limit: opts.limit });
+  let ds = await loadDataset(opts.data, { limit: opts.limit, cacheDir: DATASET_CACHE_DIR });
   if (opts.split) ds = splitLikeTraining(ds, predictor.metadata, opts.split);
   const detector = opts.cascades
     ? await createCascadeDetector({ ...opts.detector, cascades: opts.cascades })
