@@ -3,7 +3,9 @@
  * its own training split (re-made from its metadata) scored on ground-truth crops and end to end (detect →
  * crop → refine → keypoints in the photo's pixels) under several settings, per dataset part.
  *
- * `deno run -A tools/photo_results.ts [--data DATASET] [--split validation|all] MODEL_DIR...`
+ * `deno run -A tools/photo_results.ts [--data DATASET] [--split validation|all] MODEL_DIR...`: every model is
+ * scored on the validation faces of the FIRST model's split (so the rows compare like with like; a model
+ * trained on another split may have seen some of them, which the README says where it matters)
  * (default data `../shared/data/ytf68+../shared/data/300w`). Detections are cached in
  * `outputs/cache/detections/`, so the second setting onwards costs only the predictions. Timings are wall
  * time per face on whatever else the machine is doing: measure them on a quiet machine.
@@ -46,10 +48,11 @@ const settings = [
   { name: "cascade chain, refine 1, flip", refine: 1, flip: true, chain: true },
 ];
 
+const splitModel = (await loadKeypointModel(models[0])).metadata;
 for (const dir of models) {
   const model = await loadKeypointModel(dir);
   let ds = await loadDataset(data, { cacheDir: DATASET_CACHE_DIR });
-  if (split === "validation") ds = splitLikeTraining(ds, model.metadata, "validation");
+  if (split === "validation") ds = splitLikeTraining(ds, splitModel, "validation");
   console.log(`\n## ${dir} (${model.metadata.model}) on ${ds.n} faces of ${data} (${split})\n`);
 
   // Ground-truth crops: the 96×96 faces the dataset holds, with and without flip TTA.
@@ -84,6 +87,7 @@ for (const dir of models) {
       model: dir,
       data,
       split: split === "validation" ? "validation" : undefined,
+      splitFrom: models[0],
       refine: s.refine,
       flip: s.flip,
       cascades: s.chain ? CASCADE_NAMES : undefined,

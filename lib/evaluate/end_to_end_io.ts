@@ -216,6 +216,8 @@ export interface EndToEndCommandOptions {
   cascades?: readonly CascadeName[];
   /** Score only the faces of this part of the model's training split (re-made from its metadata). */
   split?: "training" | "validation";
+  /** Re-make the split from this model folder's metadata instead (to score several models on one set). */
+  splitFrom?: string;
   /** Remember detections in `outputs/cache/detections/` (they do not depend on the model). */
   cache?: boolean;
   /** Refinement rounds and flip test-time augmentation (see `PredictOptions`). */
@@ -232,7 +234,10 @@ export interface EndToEndCommandOptions {
 export async function runEndToEnd(opts: EndToEndCommandOptions): Promise<EndToEndReport & { data: string }> {
   const predictor = await loadKeypointModel(opts.model);
   let ds = await loadDataset(opts.data, { limit: opts.limit, cacheDir: DATASET_CACHE_DIR });
-  if (opts.split) ds = splitLikeTraining(ds, predictor.metadata, opts.split);
+  if (opts.split) {
+    const metadata = opts.splitFrom ? (await loadKeypointModel(opts.splitFrom)).metadata : predictor.metadata;
+    ds = splitLikeTraining(ds, metadata, opts.split);
+  }
   const detector = opts.cascades
     ? await createCascadeDetector({ ...opts.detector, cascades: opts.cascades })
     : await createFaceDetector(opts.detector);
