@@ -18,6 +18,8 @@
  *
  * @module
  */
+import { faceJson } from "../lib/face/types.ts";
+import { DEFAULT_MODEL_DIR } from "../lib/models/folder_io.ts";
 import { basename, extname, join } from "node:path";
 import { parseArgs, runCli, usage } from "./args.ts";
 import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
@@ -35,9 +37,6 @@ import { createCascadeDetector } from "../lib/face/cascades_io.ts";
 import { DEFAULT_CROP_MARGIN } from "../lib/data/crop.ts";
 import { isVideoFile, VIDEO_EXTENSIONS } from "../lib/video/ffmpeg_io.ts";
 import { frameJson, predictVideoFile } from "../lib/video/pipeline_io.ts";
-
-/** Where the bundled model lives. */
-export const DEFAULT_MODEL_DIR = "outputs/models/default";
 
 /** File extensions a folder argument expands to (the formats sharp reads). */
 export const IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".avif"] as const;
@@ -168,14 +167,7 @@ export async function expandInputs(inputs: readonly string[]): Promise<string[]>
 
 /** The result as printed by `--json`: coordinates rounded to 0.01 px. */
 export function resultJson(result: PredictionResult): string {
-  const r2 = (v: number) => Math.round(v * 100) / 100;
-  return JSON.stringify({
-    ...result,
-    faces: result.faces.map((f) => ({
-      box: f.box,
-      keypoints: Object.fromEntries(Object.entries(f.keypoints).map(([k, [x, y]]) => [k, [r2(x), r2(y)]])),
-    })),
-  });
+  return JSON.stringify({ ...result, faces: result.faces.map(faceJson) });
 }
 
 /** `<out>/<stem><ext>`, with `-2`, `-3`, … where two inputs share a stem. */

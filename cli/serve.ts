@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { DEFAULT_MODEL_DIR } from "../lib/models/folder_io.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, runCli, usage } from "./args.ts";
@@ -23,9 +24,6 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const WEB = join(ROOT, "web");
 const WASM_DIR = join(ROOT, "node_modules/@tensorflow/tfjs-backend-wasm/dist");
 const CASCADE = join(ROOT, "data/haarcascade_frontalface_default.xml");
-
-/** Where the bundled model lives. */
-export const DEFAULT_MODEL_DIR = "outputs/models/default";
 
 /** Options of {@link startServer}. */
 export interface ServeOptions {

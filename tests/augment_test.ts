@@ -1,3 +1,4 @@
+import { assertAlmostEquals, assertEquals, assertThrows } from "./_assert.ts";
 import nodeAssert from "node:assert/strict";
 import {
   augmentBatch,
@@ -33,14 +34,7 @@ function assert(cond: unknown, msg?: string): asserts cond {
   if (msg === undefined) nodeAssert.ok(cond);
   else nodeAssert.ok(cond, msg);
 }
-const assertEquals = (a: unknown, b: unknown) => nodeAssert.deepStrictEqual(a, b);
 const assertNotEquals = (a: unknown, b: unknown) => nodeAssert.notDeepStrictEqual(a, b);
-function assertAlmostEquals(a: number, b: number, tol: number, msg?: string) {
-  nodeAssert.ok(Math.abs(a - b) <= tol, `${msg ? msg + ": " : ""}${a} is not within ${tol} of ${b}`);
-}
-function assertThrows(fn: () => unknown, cls: new (...a: never[]) => Error, includes = "") {
-  nodeAssert.throws(fn, (e: unknown) => e instanceof cls && e.message.includes(includes));
-}
 
 const N = 96;
 

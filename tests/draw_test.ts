@@ -1,6 +1,7 @@
 import nodeAssert from "node:assert/strict";
 import sharp from "sharp";
-import { augmentationGrid, DEFAULT_POINT_COLORS, faceGridRgb, gridPixel } from "../lib/viz/draw.ts";
+import { augmentationGrid, DEFAULT_POINT_COLORS, faceGridRgb } from "../lib/viz/draw.ts";
+import { gridPixel } from "../lib/viz/_util.ts";
 import { saveFaceGrid } from "../lib/viz/png_io.ts";
 import { compose, horizontalFlip } from "../lib/augment/augment.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";

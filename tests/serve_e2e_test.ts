@@ -100,7 +100,9 @@ Deno.test({
       const page = await browser.newPage({ viewport: { width: 420, height: 320 } });
       const errors: string[] = [];
       page.on("pageerror", (e: Error) => errors.push(e.message));
-      await page.goto(server.url);
+      // Bundle first, as `deno task serve` does, so that a slow bundle on a busy machine is not a page timeout.
+      await fetch(new URL("/app.js", server.url)).then((r) => r.arrayBuffer());
+      await page.goto(server.url, { timeout: 120_000 }); // the 13 MB bundle loads slowly on a busy machine
       // Wait for 20 processed frames (the fake camera runs at 10 frames/s), at most 60 s.
       let state: PageState | undefined;
       const faces: PageState["lastFaces"] = [];

@@ -11,3 +11,4 @@ export * from "./flip.ts";
 export * from "./image.ts";
 export * from "./rng.ts";
 export * from "./image_io.ts";
+export * from "./json_io.ts";

@@ -9,6 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { basename, dirname, join, resolve } from "node:path";
 import { DataError, UsageError } from "../core/errors.ts";
+import { readJson } from "../core/json_io.ts";
 
 /** File names inside a model folder. */
 export const MODEL_JSON = "model.json";
@@ -49,15 +50,10 @@ export async function writeArtifacts(dir: string, artifacts: tf.io.ModelArtifact
 /** Reads `model.json` and its weight shards from a folder. Throws `DataError` naming the bad file. */
 export async function readArtifacts(dir: string): Promise<tf.io.ModelArtifacts> {
   const jsonPath = join(dir, MODEL_JSON);
-  let modelJson: tf.io.ModelJSON;
-  try {
-    modelJson = JSON.parse(await Deno.readTextFile(jsonPath));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new DataError("no model.json: not a model folder", { file: dir });
-    }
-    throw new DataError(`cannot parse: ${(e as Error).message}`, { file: jsonPath });
-  }
+  const modelJson = await readJson<tf.io.ModelJSON>(jsonPath, {
+    missing: "no model.json: not a model folder",
+    missingFile: dir,
+  });
   if (!modelJson.modelTopology || !Array.isArray(modelJson.weightsManifest)) {
     throw new DataError("not a tfjs LayersModel (modelTopology or weightsManifest missing)", {
       file: jsonPath,

@@ -7,6 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { DataError } from "../core/errors.ts";
+import { readJson } from "../core/json_io.ts";
 import {
   artifactsToModel,
   modelToArtifacts,
@@ -18,6 +19,9 @@ import {
 } from "./artifacts_io.ts";
 import { type KeypointModel, METADATA_JSON, type ModelMetadata, modelPredictor } from "./keypoint_model.ts";
 import { NORMALISATION } from "./normalise.ts";
+
+/** The bundled model's folder (a LeNet with float16 weights; see the README), relative to the repository. */
+export const DEFAULT_MODEL_DIR = "outputs/models/default";
 
 /** Writes `model.json`, `weights.bin` and `metadata.json` into an existing folder (not atomic). */
 export async function writeModelFolder(
@@ -54,15 +58,7 @@ export async function saveKeypointModel(
 /** Reads and checks `metadata.json` of a model folder. */
 export async function readMetadata(dir: string): Promise<ModelMetadata> {
   const file = join(dir, METADATA_JSON);
-  let metadata: ModelMetadata;
-  try {
-    metadata = JSON.parse(await Deno.readTextFile(file));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new DataError("missing: not a keypoint model folder", { file });
-    }
-    throw new DataError(`cannot parse: ${(e as Error).message}`, { file });
-  }
+  const metadata = await readJson<ModelMetadata>(file, { missing: "missing: not a keypoint model folder" });
   if (typeof metadata.model !== "string" || metadata.normalisation?.scale !== NORMALISATION.scale) {
     throw new DataError("not a keypoint model's metadata (model or normalisation missing)", { file });
   }

@@ -18,6 +18,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { DataError, UsageError } from "../core/errors.ts";
+import { readJson, readJsonIfPresent } from "../core/json_io.ts";
 import { readArtifacts, replaceDir, resolveModelDir, writeArtifacts } from "../models/artifacts_io.ts";
 import { type ModelMetadata } from "../models/keypoint_model.ts";
 import { readMetadata, writeModelFolder } from "../models/folder_io.ts";
@@ -100,20 +101,11 @@ export async function loadCheckpoint(dir: string, expectModel?: string): Promise
   if (folder === null) return null;
   const ck = join(folder, CHECKPOINT_DIR);
   const stateFile = join(ck, "state.json");
-  let state: TrainState;
-  try {
-    state = JSON.parse(await Deno.readTextFile(stateFile));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new DataError("no checkpoint/state.json: this model folder cannot be resumed", { file: folder });
-    }
-    throw new DataError(`cannot parse: ${(e as Error).message}`, { file: stateFile });
-  }
-  if (expectModel !== undefined && state.model !== expectModel) {
-    throw new UsageError(
-      `${folder} holds a checkpoint of model "${state.model}", not "${expectModel}": pass --model ${state.model} or another --out`,
-    );
-  }
+  const state = await readJson<TrainState>(stateFile, {
+    missing: "no checkpoint/state.json: this model folder cannot be resumed",
+    missingFile: folder,
+  });
+  if (expectModel !== undefined) checkCheckpointModel(folder, state, expectModel);
   const optFile = join(ck, "optimizer.bin");
   let optimizer: LoadedCheckpoint["optimizer"];
   try {
@@ -137,12 +129,20 @@ export async function loadCheckpoint(dir: string, expectModel?: string): Promise
 export async function readCheckpointState(dir: string): Promise<TrainState | null> {
   const folder = await runFolder(dir);
   if (folder === null) return null;
-  const file = join(folder, CHECKPOINT_DIR, "state.json");
-  try {
-    return JSON.parse(await Deno.readTextFile(file));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw new DataError(`cannot parse: ${(e as Error).message}`, { file });
+  const found = await readJsonIfPresent<TrainState>(join(folder, CHECKPOINT_DIR, "state.json"));
+  return found?.value ?? null;
+}
+
+/**
+ * Checks that the checkpoint in `folder` (its `state`) is one of `model`, the model a resumed run asks for.
+ *
+ * @throws {UsageError} naming both models when it is another's.
+ */
+export function checkCheckpointModel(folder: string, state: Pick<TrainState, "model">, model: string): void {
+  if (state.model !== model) {
+    throw new UsageError(
+      `${folder} holds a checkpoint of model "${state.model}", not "${model}": pass --model ${state.model} or another --out`,
+    );
   }
 }
 

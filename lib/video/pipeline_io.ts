@@ -35,6 +35,7 @@ import { UsageError } from "../core/errors.ts";
 import type { KeypointPredictor } from "../models/types.ts";
 import { parseSmoothing, type SmoothingSpec } from "../face/smoothing.ts";
 import { FaceTracker, type TrackedFace } from "../face/track.ts";
+import { faceJson } from "../face/types.ts";
 import { progressBar } from "../train/progress_io.ts";
 import { openVideoWriter, probeVideo, readVideoFrames } from "./ffmpeg_io.ts";
 
@@ -222,17 +223,11 @@ function progressReporter(
  * `"error"` for a frame that failed.
  */
 export function frameJson(result: VideoFrameResult): string {
-  const r2 = (v: number) => Math.round(v * 100) / 100;
   return JSON.stringify({
     file: result.file,
     frame: result.frame,
     time: Math.round(result.time * 1e6) / 1e6,
-    faces: result.faces.map((f) => ({
-      box: f.box.map(r2),
-      keypoints: Object.fromEntries(Object.entries(f.keypoints).map(([k, [x, y]]) => [k, [r2(x), r2(y)]])),
-      track: f.track,
-      detected: f.detected,
-    })),
+    faces: result.faces.map(faceJson),
     ...(result.error ? { error: result.error } : {}),
   });
 }

@@ -26,3 +26,12 @@ export function decodeBase64(text: string): Uint8Array {
   for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
   return out;
 }
+
+/**
+ * The grid pixel whose centre shows keypoint coordinate `v` of a cell starting at `origin`: face pixel i
+ * covers grid pixels `origin + i·scale … origin + (i+1)·scale − 1`, and the face's pixel-centre convention
+ * puts coordinate v at `origin + (v + 0.5)·scale − 0.5`.
+ */
+export function gridPixel(origin: number, v: number, scale: number): number {
+  return Math.round(origin + (v + 0.5) * scale - 0.5);
+}

@@ -20,6 +20,7 @@ import { PIXELS } from "../core/constants.ts";
 import type { KeypointDataset } from "../data/types.ts";
 import { UsageError } from "../core/errors.ts";
 import { Rng } from "../core/rng.ts";
+import { gridPixel } from "./_util.ts";
 
 /** An RGB colour, 0–255 per channel. */
 export type Rgb = readonly [number, number, number];
@@ -81,15 +82,6 @@ const PAD = 4;
 const BACKGROUND: Rgb = [32, 32, 32];
 const TEXT: Rgb = [230, 230, 230];
 const OUTLINE: Rgb = [0, 0, 0];
-
-/**
- * The grid pixel whose centre shows keypoint coordinate `v` of a cell starting at `origin`: face pixel i
- * covers grid pixels `origin + i·scale … origin + (i+1)·scale − 1`, and the face's pixel-centre convention
- * puts coordinate v at `origin + (v + 0.5)·scale − 0.5`.
- */
-export function gridPixel(origin: number, v: number, scale: number): number {
-  return Math.round(origin + (v + 0.5) * scale - 0.5);
-}
 
 /**
  * Renders faces into one RGB image (grayscale faces zoomed by nearest neighbour, keypoints as outlined
