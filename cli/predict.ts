@@ -29,6 +29,7 @@ import { loadKeypointModel, resolveModelDir } from "../lib/models/mod.ts";
 import {
   annotateResult,
   DEFAULT_DETECTOR,
+  DEFAULT_FLIP,
   DEFAULT_REFINE,
   predictImageFile,
   type PredictionResult,
@@ -87,7 +88,11 @@ const SPEC = {
     default: DEFAULT_REFINE,
     description: "re-crop around the prediction and predict again, N rounds",
   },
-  flip: { type: "boolean", description: "average with the prediction on the mirrored crop" },
+  flip: {
+    type: "boolean",
+    default: DEFAULT_FLIP,
+    description: "average with the prediction on the mirrored crop (--no-flip: one prediction)",
+  },
   detector: {
     type: "string",
     choices: ["default", "chain"],
