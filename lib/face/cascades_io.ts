@@ -19,7 +19,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import type { Box } from "../core/box.ts";
+import { type Box, iou } from "../core/box.ts";
 import { UsageError } from "../core/errors.ts";
 import type { RawImage } from "../core/image.ts";
 import { CASCADE_NAMES, type CascadeName } from "../data/crop.ts";
@@ -155,19 +155,10 @@ export function mirrorGray(gray: RawImage): RawImage {
   return { width, height, data: out };
 }
 
-/** Intersection over union of two boxes. */
-export function boxIou(a: Box, b: Box): number {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  const inter = Math.max(0, w) * Math.max(0, h);
-  const union = a.width * a.height + b.width * b.height - inter;
-  return union > 0 ? inter / union : 0;
-}
-
 /** Keeps the larger of two boxes that overlap by more than 0.3 IoU (the same face found twice). */
 function dropOverlapping(faces: CascadeFace[]): CascadeFace[] {
   const sorted = [...faces].sort((a, b) => b.width * b.height - a.width * a.height || a.y - b.y || a.x - b.x);
   const kept: CascadeFace[] = [];
-  for (const f of sorted) if (kept.every((k) => boxIou(k, f) <= 0.3)) kept.push(f);
+  for (const f of sorted) if (kept.every((k) => iou(k, f) <= 0.3)) kept.push(f);
   return kept;
 }
