@@ -12,6 +12,7 @@ import { PIXELS } from "../data/dataset.ts";
 import type { KeypointPredictor } from "./types.ts";
 import {
   artifactsToModel,
+  MODEL_JSON,
   modelToArtifacts,
   readArtifacts,
   replaceDir,
@@ -157,8 +158,45 @@ export async function readMetadata(dir: string): Promise<ModelMetadata> {
 export async function loadKeypointModel(dir: string): Promise<KeypointModel> {
   const folder = await resolveModelDir(dir);
   const metadata = await readMetadata(folder);
-  const model = await artifactsToModel(await readArtifacts(folder));
+  const artifacts = await readArtifacts(folder);
+  checkMetadataMatches(metadata, artifacts, folder);
+  let model: tf.LayersModel;
+  try {
+    model = await artifactsToModel(artifacts);
+  } catch (e) {
+    throw new DataError(`cannot build the model: ${(e as Error).message}`, {
+      file: join(folder, MODEL_JSON),
+    });
+  }
+  const input = model.inputs[0]?.shape.slice(1), output = model.outputs[0]?.shape.slice(1);
+  if (JSON.stringify(input) !== JSON.stringify(metadata.inputShape) || output?.[0] !== NUM_COORDS) {
+    model.dispose();
+    throw new DataError(
+      `the model maps ${JSON.stringify(input)} to ${JSON.stringify(output)}, expected ` +
+        `${JSON.stringify(metadata.inputShape)} to [${NUM_COORDS}]: not a keypoint model`,
+      { file: join(folder, MODEL_JSON) },
+    );
+  }
   return { ...modelPredictor(model, metadata.model), model, metadata };
+}
+
+/**
+ * Checks that `metadata.json` describes the topology beside it (same parameter count), so that a
+ * `model.json` copied from another model's folder is refused rather than loaded.
+ */
+function checkMetadataMatches(
+  metadata: ModelMetadata,
+  artifacts: tf.io.ModelArtifacts,
+  folder: string,
+): void {
+  const params = (artifacts.weightSpecs ?? []).reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+  if (metadata.params !== params) {
+    throw new DataError(
+      `says model "${metadata.model}" with ${metadata.params} parameters, but ${MODEL_JSON} describes ` +
+        `${params}: the files come from different models`,
+      { file: join(folder, METADATA_JSON) },
+    );
+  }
 }
 
 /**
@@ -180,6 +218,7 @@ export async function exportKeypointModel(
   const folder = await resolveModelDir(srcDir);
   const metadata = await readMetadata(folder);
   const artifacts = await readArtifacts(folder);
+  checkMetadataMatches(metadata, artifacts, folder);
   const stored = opts.float16 ? toFloat16Artifacts(artifacts) : artifacts;
   const exported: ModelMetadata = {
     ...metadata,
