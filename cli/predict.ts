@@ -186,13 +186,14 @@ async function main(): Promise<void> {
   const files = await expandInputs(inputs);
   const used = new Set<string>();
   let failed = 0;
+  // Any failure on one file (bad data, or an engine error on it) is reported and the next file goes on.
   const report = (file: string, e: unknown) => {
-    if (!(e instanceof DataError)) throw e;
     failed++;
-    // The message starts with the file name already; the JSON line has it in "file".
-    const error = e.message.startsWith(`${file}: `) ? e.message.slice(file.length + 2) : e.message;
+    const message = e instanceof Error ? e.message : String(e);
+    // A DataError's message starts with the file name already; the JSON line has it in "file".
+    const error = message.startsWith(`${file}: `) ? message.slice(file.length + 2) : message;
     if (args.json) console.log(JSON.stringify({ file, error }));
-    else console.error(`error: ${e.message}`);
+    else console.error(`error: ${file}: ${error}`);
   };
   for (const file of files) {
     if (isVideoFile(file)) {
@@ -219,16 +220,16 @@ async function main(): Promise<void> {
       continue;
     }
     let result: PredictionResult;
+    let written = "";
     try {
       result = await predictImageFile(file, detector, predictor, { margin: args.margin });
+      if (args.images) {
+        written = outputPath(args.out, file, used);
+        await annotateResult(result, written, { labels: args.labels });
+      }
     } catch (e) {
       report(file, e);
       continue;
-    }
-    let written = "";
-    if (args.images) {
-      written = outputPath(args.out, file, used);
-      await annotateResult(result, written, { labels: args.labels });
     }
     if (args.json) console.log(resultJson(result));
     else {

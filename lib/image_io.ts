@@ -29,6 +29,12 @@ export interface RawImage {
   height: number;
 }
 
+/**
+ * The largest image the readers decode, in pixels (200 megapixels: the biggest phone photos; their RGB
+ * copy takes 600 MB). Larger files are refused with a `DataError` instead of exhausting memory.
+ */
+export const MAX_IMAGE_PIXELS = 200_000_000;
+
 /** Options for the readers. */
 export interface ReadImageOptions {
   /** Apply the EXIF orientation tag (default true, like OpenCV's `imread`). */
@@ -89,7 +95,10 @@ async function decode(path: string, channels: 1 | 3, opts: ReadImageOptions): Pr
   }
   try {
     // "b-w" and "srgb" are 8-bit colourspaces, so 16-bit inputs come out scaled to 0..255.
-    const { data, info } = await sharp(bytes, { autoOrient: opts.autoOrient ?? true })
+    const { data, info } = await sharp(bytes, {
+      autoOrient: opts.autoOrient ?? true,
+      limitInputPixels: MAX_IMAGE_PIXELS,
+    })
       .flatten({ background: "#000000" })
       .toColourspace(channels === 1 ? "b-w" : "srgb")
       .raw({ depth: "uchar" })
@@ -103,7 +112,17 @@ async function decode(path: string, channels: 1 | 3, opts: ReadImageOptions): Pr
       height: info.height,
     };
   } catch (e) {
-    throw new DataError(`image failed to decode: ${(e as Error).message}`, { file: path });
+    const message = (e as Error).message;
+    if (/pixel limit/i.test(message)) {
+      const size = await sharp(bytes, { limitInputPixels: false }).metadata().catch(() => undefined);
+      const mp = size?.width && size.height
+        ? `${size.width}×${size.height} = ${(size.width * size.height / 1e6).toFixed(0)} MP; `
+        : "";
+      throw new DataError(`image too large (${mp}at most ${MAX_IMAGE_PIXELS / 1e6} MP are read)`, {
+        file: path,
+      });
+    }
+    throw new DataError(`image failed to decode: ${message}`, { file: path });
   }
 }
 
