@@ -1,8 +1,9 @@
 /**
  * `deno task train --model lenet|thesis-resnet|resnet50 --data DATASET [--epochs N] [--batch B]
- * [--backend webgpu|wasm|cpu] [--out DIR] [--resume]` and more (see `--help`): trains a model with a
- * progress bar on stderr, checkpoints after every epoch into `--out` (default `outputs/models/<model>`)
- * and prints the best validation metrics.
+ * [--backend webgpu|wasm|cpu] [--out DIR] [--resume | --overwrite]` and more (see `--help`): trains a model
+ * with a progress bar on stderr, checkpoints after every epoch into `--out` (default
+ * `outputs/models/<model>`) and prints the best validation metrics. A folder that already holds a model is
+ * refused unless `--resume` continues it or `--overwrite` replaces it.
  *
  * Exit codes: 0 done, 1 training failed (e.g. the loss diverged), 2 bad input.
  *
@@ -10,7 +11,7 @@
  */
 import { parseArgs, runCli, usage } from "./args.ts";
 import { BACKEND_NAMES, initBackend } from "../lib/backend.ts";
-import { readCheckpointState } from "../lib/checkpoint.ts";
+import { checkFreshRunFolder, readCheckpointState } from "../lib/checkpoint.ts";
 import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec.ts";
 import { UsageError } from "../lib/errors.ts";
 import { comparisonTable } from "../lib/evaluate.ts";
@@ -42,6 +43,7 @@ const SPEC = {
   },
   out: { type: "string", description: "run folder (default outputs/models/<model>)" },
   resume: { type: "boolean", description: "continue from the checkpoint in --out" },
+  overwrite: { type: "boolean", description: "replace a model already in --out (else refused)" },
   seed: {
     type: "number",
     integer: true,
@@ -82,9 +84,11 @@ async function main(): Promise<void> {
       `${out} holds a checkpoint of model "${previous.model}", not "${args.model}": pass --model ${previous.model} or another --out`,
     );
   }
+  if (args.resume && args.overwrite) throw new UsageError("--resume and --overwrite exclude each other");
+  if (!args.resume && !args.overwrite) await checkFreshRunFolder(out);
   if (!args.resume && previous) {
     console.error(
-      `note: ${out} holds a run (${previous.model}, epoch ${previous.epoch}); it will be replaced (--resume continues it)`,
+      `note: ${out} holds a run (${previous.model}, epoch ${previous.epoch}); replacing it (--overwrite)`,
     );
   }
   if (args.resume && !previous) console.error(`note: no checkpoint in ${out}; starting a fresh run`);
@@ -104,6 +108,7 @@ async function main(): Promise<void> {
     completeOnly: args["drop-incomplete"],
     out,
     resume: args.resume && previous !== null,
+    overwrite: args.overwrite,
     command: ["deno task train", ...Deno.args].join(" "),
   }, terminalProgress());
 

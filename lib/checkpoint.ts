@@ -16,9 +16,10 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { join } from "node:path";
+import { hostname } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
 import { DataError, UsageError } from "./errors.ts";
-import { readArtifacts, replaceDir, resolveModelDir, writeArtifacts } from "./models/io.ts";
+import { MODEL_JSON, readArtifacts, replaceDir, resolveModelDir, writeArtifacts } from "./models/io.ts";
 import { type ModelMetadata, readMetadata, writeModelFolder } from "./models/keypoint_model.ts";
 import type { EpochRecord } from "./progress.ts";
 
@@ -152,5 +153,79 @@ async function runFolder(dir: string): Promise<string | null> {
   } catch (e) {
     if (e instanceof DataError) return null;
     throw e;
+  }
+}
+
+/**
+ * Refuses (with a `UsageError`) to start a fresh run in `dir` when it already holds a model, so that a
+ * trained model is never replaced by accident: the user must resume it, say `overwrite`, or pick another
+ * folder.
+ */
+export async function checkFreshRunFolder(dir: string): Promise<void> {
+  const folder = await runFolder(dir);
+  if (folder === null) return;
+  try {
+    await Deno.stat(join(folder, MODEL_JSON));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return; // not a model folder: replaceDir decides
+    throw e;
+  }
+  const state = await readCheckpointState(dir).catch(() => null);
+  const what = state ? `a run of ${state.model} (epoch ${state.epoch})` : "a model";
+  throw new UsageError(
+    `${dir} already holds ${what}: pass --resume to continue it, --overwrite to replace it, or another --out`,
+  );
+}
+
+/** A held run-folder lock; {@link RunLock.release} frees it. */
+export interface RunLock {
+  /** The lock file (`<dir>.lock`, beside the folder, since the folder itself is replaced every epoch). */
+  readonly path: string;
+  release(): Promise<void>;
+}
+
+/**
+ * Takes the lock of run folder `dir` for this process: `<dir>.lock` holds the owner's pid and host. A lock
+ * whose process no longer runs (on this host) is taken over; a live one is refused with a `UsageError`, so
+ * that two runs never write (or clean up after) one folder at once.
+ */
+export async function lockRunFolder(dir: string): Promise<RunLock> {
+  const path = join(dirname(resolve(dir)), `${basename(resolve(dir))}.lock`);
+  await Deno.mkdir(dirname(path), { recursive: true });
+  const owner = { pid: Deno.pid, host: hostname(), since: new Date().toISOString() };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await Deno.writeTextFile(path, JSON.stringify(owner) + "\n", { createNew: true });
+      return {
+        path,
+        release: () => Deno.remove(path).catch(() => {}),
+      };
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    }
+    let held: { pid?: number; host?: string; since?: string } = {};
+    try {
+      held = JSON.parse(await Deno.readTextFile(path));
+    } catch { /* unreadable or half-written: treated as held by an unknown process */ }
+    if (held.host === owner.host && typeof held.pid === "number" && !processRuns(held.pid)) {
+      await Deno.remove(path).catch(() => {}); // stale: its process ended without releasing it
+      continue;
+    }
+    throw new UsageError(
+      `${dir} is in use by another training run (pid ${held.pid ?? "?"} on ${held.host ?? "?"} since ` +
+        `${held.since ?? "?"}); wait for it, pick another --out, or delete ${path} if no run is left`,
+    );
+  }
+  throw new UsageError(`cannot take the lock ${path}`);
+}
+
+/** Whether process `pid` runs on this machine (`/proc` on Linux; elsewhere assumed so). */
+function processRuns(pid: number): boolean {
+  if (Deno.build.os !== "linux") return true;
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
   }
 }

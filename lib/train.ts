@@ -18,7 +18,14 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { augmentBatch, type Augmenter, defaultAugmentation } from "./augment.ts";
-import { type CheckpointContent, loadCheckpoint, saveCheckpoint, type TrainState } from "./checkpoint.ts";
+import {
+  checkFreshRunFolder,
+  type CheckpointContent,
+  loadCheckpoint,
+  lockRunFolder,
+  saveCheckpoint,
+  type TrainState,
+} from "./checkpoint.ts";
 import { IMAGE_SIZE, NUM_COORDS } from "./constants.ts";
 import { completeOnly, PIXELS } from "./data/dataset.ts";
 import { groupSplit, randomSplit } from "./data/split.ts";
@@ -64,6 +71,8 @@ export interface TrainConfig {
   out?: string;
   /** Continue from the checkpoint in `out` (weights, Adam state, epoch, LR, best, history). */
   resume: boolean;
+  /** Replace a model already in `out` (without it, or `resume`, a fresh run there is refused). */
+  overwrite: boolean;
   /** How this run was started (e.g. the command line), recorded in the model's metadata. */
   command?: string;
 }
@@ -83,6 +92,7 @@ export const DEFAULT_CONFIG: Readonly<Omit<TrainConfig, "augment">> = {
   completeOnly: false,
   maxLoss: 1e4,
   resume: false,
+  overwrite: false,
 };
 
 /** What {@link train} returns. */
@@ -264,8 +274,24 @@ export async function train(
   // ---- config and data
   const cfg = resolveConfig(config);
   const sets = prepareData(data, cfg);
-  const { train: trainSet, validation: valSet } = sets;
 
+  // ---- the run folder: one run at a time, and no trained model replaced unasked
+  const lock = cfg.out ? await lockRunFolder(cfg.out) : null;
+  try {
+    if (cfg.out && !cfg.resume && !cfg.overwrite) await checkFreshRunFolder(cfg.out);
+    return await trainLocked(sets, cfg, progress);
+  } finally {
+    await lock?.release();
+  }
+}
+
+/** {@link train} from the model on, while the run folder is locked. */
+async function trainLocked(
+  sets: { train: KeypointDataset; validation: KeypointDataset },
+  cfg: TrainConfig,
+  progress: TrainProgress,
+): Promise<TrainResult> {
+  const { train: trainSet, validation: valSet } = sets;
   // ---- model, optimizer and state: fresh, or restored from the last checkpoint
   const ck = cfg.resume ? await loadCheckpoint(cfg.out!, cfg.model) : null;
   const model = ck

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { completeOnly } from "../lib/data/dataset.ts";
 import { randomSplit } from "../lib/data/split.ts";
@@ -336,5 +337,56 @@ Deno.test("cli: train then evaluate --json on a few synthetic faces", async () =
     const metrics = JSON.parse(e.stdout);
     assert.equal(metrics.n, 5);
     assert.ok(metrics.rmse_px > 0 && "left_eye_center" in metrics.per_keypoint_rmse_px);
+  });
+});
+
+Deno.test("train: a folder holding a model is refused unless resumed or overwritten", async () => {
+  await withTempDir(async (dir) => {
+    const out = join(dir, "run");
+    (await train(data, { ...base, epochs: 2, out }, quiet)).model.dispose();
+    const trained = await Deno.readFile(join(out, "weights.bin"));
+    await assert.rejects(
+      train(data, { ...base, seed: 8, epochs: 1, out }, quiet),
+      (e: unknown) =>
+        e instanceof UsageError &&
+        e.message === `${out} already holds a run of tiny (epoch 2): pass --resume to continue it, ` +
+            "--overwrite to replace it, or another --out",
+    );
+    assert.deepEqual(await Deno.readFile(join(out, "weights.bin")), trained, "the trained model is intact");
+    (await train(data, { ...base, seed: 8, epochs: 1, out, overwrite: true }, quiet)).model.dispose();
+    assert.notDeepEqual(await Deno.readFile(join(out, "weights.bin")), trained);
+
+    // The command line says so before loading any data.
+    const c = await cli("cli/train.ts", "--model", "lenet", "--data", "synthetic:4", "--out", out);
+    assert.equal(c.code, 2, c.stderr);
+    assert.match(c.stderr.trim(), /^error: .* already holds a run of tiny \(epoch 1\): pass --resume/);
+    assert.equal(c.stderr.trim().split("\n").length, 1, c.stderr);
+  });
+});
+
+Deno.test("train: two runs into one folder: the second is refused while the first holds the lock", async () => {
+  await withTempDir(async (dir) => {
+    const out = join(dir, "run");
+    const runs = await Promise.allSettled([
+      train(data, { ...base, epochs: 2, out }, quiet),
+      train(data, { ...base, seed: 9, epochs: 2, out }, quiet),
+    ]);
+    const done = runs.filter((r) => r.status === "fulfilled");
+    const refused = runs.filter((r) => r.status === "rejected");
+    assert.deepEqual([done.length, refused.length], [1, 1]);
+    done.forEach((r) => r.value.model.dispose());
+    const reason = refused[0].reason;
+    assert.ok(
+      reason instanceof UsageError && /is in use by another training run \(pid \d+/.test(reason.message),
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["run"], "lock released, no leftovers");
+
+    // A lock left by a process that has ended (SIGKILL) is taken over.
+    const ended = new Deno.Command("true").spawn();
+    await ended.status;
+    const lock = join(dir, "run.lock");
+    await Deno.writeTextFile(lock, JSON.stringify({ pid: ended.pid, host: hostname(), since: "" }));
+    (await train(data, { ...base, epochs: 1, out, overwrite: true }, quiet)).model.dispose();
+    await assert.rejects(Deno.stat(lock), Deno.errors.NotFound);
   });
 });
