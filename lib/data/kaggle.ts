@@ -26,9 +26,9 @@
  */
 // @ts-types="@types/papaparse"
 import Papa from "papaparse";
-import { KEYPOINT_COLUMNS, NUM_COORDS } from "../constants.ts";
+import { IMAGE_SIZE, KEYPOINT_COLUMNS, NUM_COORDS } from "../constants.ts";
 import { DataError, UsageError } from "../errors.ts";
-import { PIXELS } from "./dataset.ts";
+import { checkInFrame, PIXELS } from "./dataset.ts";
 import type { KeypointDataset } from "./types.ts";
 import { writeFileAtomicWith } from "../atomic.ts";
 
@@ -615,6 +615,7 @@ function parseKeypoint(text: string, file: string, row: number, c: number): numb
       column: KEYPOINT_COLUMNS[c],
     });
   }
+  checkInFrame(v, IMAGE_SIZE, IMAGE_SIZE, { file, row, column: KEYPOINT_COLUMNS[c] });
   return v;
 }
 

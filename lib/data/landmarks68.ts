@@ -18,7 +18,7 @@ import { IBUG68_TO_KAGGLE15, KEYPOINT_NAMES, NUM_COORDS, NUM_LANDMARKS_68 } from
 import { DataError, UsageError } from "../errors.ts";
 import { readGray } from "../image_io.ts";
 import { cropToFace, DEFAULT_CROP_MARGIN, squareBoxAround, toCropCoords } from "./crop.ts";
-import { maskFromKeypoints, PIXELS } from "./dataset.ts";
+import { checkInFrame, maskFromKeypoints, PIXELS } from "./dataset.ts";
 import type { CropSource, KeypointDataset } from "./types.ts";
 
 /** Options of the 68-landmark readers. */
@@ -256,16 +256,21 @@ async function buildDataset(
       const i = next++;
       const r = records[i];
       const where = { file: r.file, row: r.row };
+      const gray = await readGray(r.image).catch((e: unknown) => {
+        const msg = e instanceof DataError ? e.message : String(e);
+        throw new DataError(`image for this row: ${msg}`, where);
+      });
+      const larger = Math.max(gray.width, gray.height);
+      r.landmarks.forEach((v, j) => {
+        const side = j % 2 === 0 ? gray.width : gray.height;
+        checkInFrame(v, side, larger, { ...where, column: landmarkColumn(j) });
+      });
       let box;
       try {
         box = squareBoxAround(r.landmarks, margin);
       } catch {
         throw new DataError("every landmark is missing; cannot place a crop", where);
       }
-      const gray = await readGray(r.image).catch((e: unknown) => {
-        const msg = e instanceof DataError ? e.message : String(e);
-        throw new DataError(`image for this row: ${msg}`, where);
-      });
       images.set(await cropToFace(gray, box), i * PIXELS);
       const kp = landmarks68ToKaggle15(r.landmarks);
       for (let k = 0; k < kp.length; k += 2) {
