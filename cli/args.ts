@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { DataError, UsageError } from "../lib/errors.ts";
+import { DataError, OutputError, UsageError } from "../lib/errors.ts";
 
 /** One option: its type, checks, default and help text. */
 export type OptionSpec =
@@ -121,15 +121,19 @@ export function usage(command: string, summary: string, spec: Record<string, Opt
 
 /**
  * Runs a command's `main`, turning errors into exit codes: bad input (`UsageError`, `DataError`, a missing
- * file) prints `error: …` and exits 2; anything else prints its message and exits 1.
+ * file) prints `error: …` and exits 2; an `OutputError` (full disk, read-only folder) prints one line and
+ * exits 1; anything else prints its message and stack and exits 1.
  */
 export async function runCli(main: () => Promise<void>): Promise<void> {
   try {
     await main();
   } catch (e) {
     const badInput = e instanceof UsageError || e instanceof DataError || e instanceof Deno.errors.NotFound;
+    // A full disk or read-only folder is the user's to fix too: one line, no stack.
+    const explained = badInput || e instanceof OutputError ||
+      (e instanceof Error && e.name.endsWith("DivergedError"));
     console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
-    if (!badInput && e instanceof Error && !e.name.endsWith("DivergedError")) console.error(e.stack);
+    if (!explained && e instanceof Error) console.error(e.stack);
     Deno.exit(badInput ? 2 : 1);
   }
 }

@@ -20,6 +20,7 @@
  */
 import { basename, extname, join } from "node:path";
 import { parseArgs, runCli, usage } from "./args.ts";
+import { checkWritableFolder } from "../lib/atomic.ts";
 import { BACKEND_NAMES, initBackend } from "../lib/backend.ts";
 import { createFaceDetector, DEFAULT_DETECTOR_OPTIONS } from "../lib/detect.ts";
 import { DataError, UsageError } from "../lib/errors.ts";
@@ -176,6 +177,7 @@ async function main(): Promise<void> {
   }
   if (inputs.length === 0) throw new UsageError("no input files or folders (see --help)");
   await checkModelFolder(args.model);
+  if (args.images) await checkWritableFolder(args.out); // a read-only --out fails once, not per file
   await initBackend({ backend: args.backend });
   const predictor = await loadKeypointModel(args.model);
   const detector = await createFaceDetector({

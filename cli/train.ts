@@ -11,7 +11,7 @@
  */
 import { parseArgs, runCli, usage } from "./args.ts";
 import { BACKEND_NAMES, initBackend } from "../lib/backend.ts";
-import { checkFreshRunFolder, readCheckpointState } from "../lib/checkpoint.ts";
+import { checkFreshRunFolder, checkRunFolderWritable, readCheckpointState } from "../lib/checkpoint.ts";
 import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec.ts";
 import { UsageError } from "../lib/errors.ts";
 import { comparisonTable } from "../lib/evaluate.ts";
@@ -85,6 +85,7 @@ async function main(): Promise<void> {
     );
   }
   if (args.resume && args.overwrite) throw new UsageError("--resume and --overwrite exclude each other");
+  await checkRunFolderWritable(out);
   if (!args.resume && !args.overwrite) await checkFreshRunFolder(out);
   if (!args.resume && previous) {
     console.error(

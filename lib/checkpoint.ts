@@ -18,7 +18,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { hostname } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import { DataError, UsageError } from "./errors.ts";
+import { checkWritableFolder } from "./atomic.ts";
+import { DataError, OutputError, UsageError } from "./errors.ts";
 import { MODEL_JSON, readArtifacts, replaceDir, resolveModelDir, writeArtifacts } from "./models/io.ts";
 import { type ModelMetadata, readMetadata, writeModelFolder } from "./models/keypoint_model.ts";
 import type { EpochRecord } from "./progress.ts";
@@ -69,6 +70,20 @@ export interface CheckpointContent {
 /** Writes the run folder `dir` atomically (see the module doc for the layout). */
 export async function saveCheckpoint(dir: string, c: CheckpointContent): Promise<void> {
   const optimizer = await tf.io.encodeWeights(c.optimizerWeights);
+  try {
+    await writeRunFolder(dir, c, optimizer);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof DataError) throw e;
+    const kept = c.state.epoch > 1 ? `${dir} keeps epoch ${c.state.epoch - 1}` : "nothing was written";
+    throw new OutputError(`cannot save epoch ${c.state.epoch}: ${(e as Error).message}; ${kept}`);
+  }
+}
+
+async function writeRunFolder(
+  dir: string,
+  c: CheckpointContent,
+  optimizer: { data: ArrayBuffer; specs: tf.io.WeightsManifestEntry[] },
+): Promise<void> {
   await replaceDir(dir, async (tmp) => {
     await writeModelFolder(tmp, c.best, c.metadata);
     await Deno.writeTextFile(join(tmp, HISTORY_JSON), JSON.stringify(c.state.history, null, 1) + "\n");
@@ -175,6 +190,21 @@ export async function checkFreshRunFolder(dir: string): Promise<void> {
   throw new UsageError(
     `${dir} already holds ${what}: pass --resume to continue it, --overwrite to replace it, or another --out`,
   );
+}
+
+/**
+ * Checks that run folder `dir` can be written before any training: not a file, and its parent folder (where
+ * the folder is rebuilt every epoch) writable. Throws `UsageError` for a file, `OutputError` otherwise.
+ */
+export async function checkRunFolderWritable(dir: string): Promise<void> {
+  try {
+    if (!(await Deno.stat(dir)).isDirectory) {
+      throw new UsageError(`${dir} is a file, not a run folder: pass another --out`);
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  await checkWritableFolder(dirname(resolve(dir)));
 }
 
 /** A held run-folder lock; {@link RunLock.release} frees it. */

@@ -21,6 +21,7 @@ import { augmentBatch, type Augmenter, defaultAugmentation } from "./augment.ts"
 import {
   checkFreshRunFolder,
   type CheckpointContent,
+  checkRunFolderWritable,
   loadCheckpoint,
   lockRunFolder,
   saveCheckpoint,
@@ -276,6 +277,7 @@ export async function train(
   const sets = prepareData(data, cfg);
 
   // ---- the run folder: one run at a time, and no trained model replaced unasked
+  if (cfg.out) await checkRunFolderWritable(cfg.out);
   const lock = cfg.out ? await lockRunFolder(cfg.out) : null;
   try {
     if (cfg.out && !cfg.resume && !cfg.overwrite) await checkFreshRunFolder(cfg.out);

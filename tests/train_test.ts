@@ -6,7 +6,7 @@ import { completeOnly } from "../lib/data/dataset.ts";
 import { randomSplit } from "../lib/data/split.ts";
 import { syntheticDataset } from "../lib/data/synthetic.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";
-import { UsageError } from "../lib/errors.ts";
+import { OutputError, UsageError } from "../lib/errors.ts";
 import { loadKeypointModel } from "../lib/models/keypoint_model.ts";
 import { notebookProgress, terminalProgress } from "../lib/progress.ts";
 import { prepareData, resolveConfig, train, type TrainConfig, TrainingDivergedError } from "../lib/train.ts";
@@ -388,5 +388,88 @@ Deno.test("train: two runs into one folder: the second is refused while the firs
     await Deno.writeTextFile(lock, JSON.stringify({ pid: ended.pid, host: hostname(), since: "" }));
     (await train(data, { ...base, epochs: 1, out, overwrite: true }, quiet)).model.dispose();
     await assert.rejects(Deno.stat(lock), Deno.errors.NotFound);
+  });
+});
+
+/** Mounts a tmpfs at `dir` with `options` (e.g. "size=400k", "ro"); false where mounting is not allowed. */
+async function mountTmpfs(dir: string, options: string): Promise<boolean> {
+  await Deno.mkdir(dir, { recursive: true });
+  const { code } = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", options, "tmpfs", dir],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => ({ code: -1 }));
+  return code === 0;
+}
+
+async function unmount(dir: string): Promise<void> {
+  await new Deno.Command("umount", { args: [dir], stdout: "null", stderr: "null" }).output();
+}
+
+Deno.test("train, predict: an --out that is a file or read-only fails before any work, in one line", async () => {
+  await withTempDir(async (dir) => {
+    let batches = 0;
+    const counting = { onBatch: () => void batches++ };
+    const file = join(dir, "notes.txt");
+    await Deno.writeTextFile(file, "mine\n");
+    await assert.rejects(
+      train(data, { ...base, epochs: 1, out: file }, counting),
+      (e: unknown) =>
+        e instanceof UsageError && e.message === `${file} is a file, not a run folder: pass another --out`,
+    );
+    assert.equal(await Deno.readTextFile(file), "mine\n");
+
+    const readOnly = join(dir, "ro");
+    if (!(await mountTmpfs(readOnly, "ro,size=64k"))) {
+      return console.warn("mount not allowed: read-only case skipped");
+    }
+    try {
+      await assert.rejects(
+        train(data, { ...base, epochs: 1, out: join(readOnly, "run") }, counting),
+        (e: unknown) =>
+          e instanceof OutputError && /^cannot write in .*ro: Read-only file system/.test(e.message),
+      );
+      const c = await cli(
+        "cli/train.ts",
+        "--model",
+        "lenet",
+        "--data",
+        "synthetic:4",
+        "--out",
+        join(readOnly, "run"),
+      );
+      assert.equal(c.code, 1, c.stderr);
+      assert.match(c.stderr.trim(), /^error: cannot write in .*ro: Read-only file system[^\n]*$/);
+      const portrait = new URL("../data/portraits/astronaut.png", import.meta.url).pathname;
+      const p = await cli("cli/predict.ts", "--out", join(readOnly, "predictions"), portrait);
+      assert.equal(p.code, 1, p.stderr);
+      assert.match(p.stderr.trim(), /^error: cannot write in .*predictions: Read-only file system[^\n]*$/);
+    } finally {
+      await unmount(readOnly);
+    }
+    assert.equal(batches, 0);
+  });
+});
+
+Deno.test("train: a disk that fills up mid-run stops with one line and keeps the last saved epoch", async () => {
+  await withTempDir(async (dir) => {
+    const disk = join(dir, "disk");
+    // One checkpoint of the tiny model takes ≈270 KiB; replacing it needs room for two.
+    if (!(await mountTmpfs(disk, "size=400k"))) return console.warn("mount not allowed: test skipped");
+    try {
+      const out = join(disk, "run");
+      await assert.rejects(
+        train(data, { ...base, epochs: 3, out }, quiet),
+        (e: unknown) =>
+          e instanceof OutputError &&
+          /^cannot save epoch 2: No space left on device.*; .*run keeps epoch 1$/.test(e.message),
+      );
+      const state = JSON.parse(await Deno.readTextFile(join(out, "checkpoint", "state.json")));
+      assert.equal(state.epoch, 1);
+      assert.deepEqual([...Deno.readDirSync(disk)].map((e) => e.name), ["run"], "no temporary folder left");
+      (await loadKeypointModel(out)).model.dispose();
+    } finally {
+      await unmount(disk);
+    }
   });
 });
