@@ -245,7 +245,8 @@ function adamStateInModelOrder(
   const names = model.trainableWeights.map((w) => w.originalName);
   const wanted = ["iter", ...names.map((n) => `${n}/m`), ...names.map((n) => `${n}/v`)];
   const missing = wanted.filter((n) => !(n in saved));
-  if (missing.length > 0 || Object.keys(saved).length !== wanted.length) {
+  const powers = BETA_POWERS.filter((n) => n in saved).length; // absent in checkpoints before they were saved
+  if (missing.length > 0 || Object.keys(saved).length !== wanted.length + powers) {
     throw new DataError(
       `the optimizer state does not match the model (missing ${missing.slice(0, 3).join(", ") || "none"}; ` +
         `${Object.keys(saved).length} saved, ${wanted.length} expected): start a fresh run without --resume`,
@@ -253,6 +254,23 @@ function adamStateInModelOrder(
     );
   }
   return wanted.map((name) => ({ name, tensor: saved[name] }));
+}
+
+/**
+ * Adam's running powers β₁ᵗ and β₂ᵗ (private fields of tfjs's AdamOptimizer). Training builds them by one
+ * multiplication per step, but `setWeights` recomputes them as `pow(β, t + 1)`, which differs in the last
+ * bits, so a resumed run would drift from an uninterrupted one: they are saved and restored as they are.
+ */
+const BETA_POWERS = ["accBeta1", "accBeta2"] as const;
+
+function betaPowers(optimizer: tf.AdamOptimizer): { name: string; tensor: tf.Tensor }[] {
+  const fields = optimizer as unknown as Record<string, tf.Variable | undefined>;
+  return BETA_POWERS.flatMap((name) => (fields[name] ? [{ name, tensor: fields[name] }] : []));
+}
+
+function restoreBetaPowers(optimizer: tf.AdamOptimizer, saved: tf.NamedTensorMap): void {
+  const fields = optimizer as unknown as Record<string, tf.Variable | undefined>;
+  for (const name of BETA_POWERS) if (saved[name] && fields[name]) fields[name].assign(saved[name]);
 }
 
 function setLearningRate(optimizer: tf.AdamOptimizer, lr: number): void {
@@ -318,6 +336,7 @@ async function trainLocked(
   if (ck) {
     const weights = tf.io.decodeWeights(ck.optimizer.data, ck.optimizer.specs);
     await optimizer.setWeights(adamStateInModelOrder(model, weights, cfg.out!));
+    restoreBetaPowers(optimizer, weights);
     tf.dispose(Object.values(weights)); // setWeights made variables sharing the data
     if (state.data.train !== trainSet.n || state.data.validation !== valSet.n) {
       console.warn(
@@ -435,7 +454,10 @@ async function trainLocked(
 
       // ---- checkpoint (atomic), then report
       if (cfg.out) {
-        const optimizerWeights = adamStateForCheckpoint(model, await optimizer.getWeights());
+        const optimizerWeights = [
+          ...adamStateForCheckpoint(model, await optimizer.getWeights()),
+          ...betaPowers(optimizer),
+        ];
         const content: CheckpointContent = {
           best: best!,
           metadata: metadataFor(bestMetrics, state.finished),

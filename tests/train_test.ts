@@ -473,3 +473,22 @@ Deno.test("train: a disk that fills up mid-run stops with one line and keeps the
     }
   });
 });
+
+Deno.test("train: a run resumed after epoch 1 or 3 equals an uninterrupted one bit for bit", async () => {
+  await withTempDir(async (dir) => {
+    const cfg = { ...base, augment: undefined, earlyStopping: 0 };
+    const straight = await train(data, { ...cfg, epochs: 5 }, quiet);
+    const weightsOf = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
+    for (const stopAt of [1, 3]) {
+      const out = join(dir, `run${stopAt}`);
+      (await train(data, { ...cfg, epochs: stopAt, out }, quiet)).model.dispose();
+      const resumed = await train(data, { ...cfg, epochs: 5, out, resume: true }, quiet);
+      assert.equal(resumed.resumedFrom, stopAt);
+      assert.deepEqual(resumed.history.map((e) => e.loss), straight.history.map((e) => e.loss));
+      assert.equal(resumed.bestEpoch, straight.bestEpoch);
+      assert.deepEqual(weightsOf(resumed.model), weightsOf(straight.model), `resumed after epoch ${stopAt}`);
+      resumed.model.dispose();
+    }
+    straight.model.dispose();
+  });
+});
