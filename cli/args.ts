@@ -83,12 +83,18 @@ export function parseArgs<const S extends Record<string, OptionSpec>>(
   return out as ParsedArgs<S>;
 }
 
+/** Plain decimal numbers only: `Number` also takes "0x10", "0b1", " 5 " and "1e3", which nobody means as a count. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const INTEGER = /^[+-]?\d+$/;
+
 function parseNumber(name: string, text: string, o: Extract<OptionSpec, { type: "number" }>): number {
   const v = Number(text);
-  if (text.trim() === "" || !Number.isFinite(v)) {
+  if (!DECIMAL.test(text) || !Number.isFinite(v)) {
     throw new UsageError(`--${name} expects a number, got "${text}"`);
   }
-  if (o.integer && !Number.isInteger(v)) throw new UsageError(`--${name} expects an integer, got ${text}`);
+  if (o.integer && (!INTEGER.test(text) || !Number.isSafeInteger(v))) {
+    throw new UsageError(`--${name} expects an integer, got ${text}`);
+  }
   if ((o.min !== undefined && v < o.min) || (o.max !== undefined && v > o.max)) {
     const range = `${o.min ?? "-∞"}..${o.max ?? "∞"}`;
     throw new UsageError(`--${name} = ${text} is out of range: expected ${range}`);
