@@ -185,7 +185,6 @@ async function main(): Promise<void> {
     minNeighbors: args["min-neighbors"],
     minSize: args["min-size"],
   });
-  const files = await expandInputs(inputs);
   const used = new Set<string>();
   let failed = 0;
   // Any failure on one file (bad data, or an engine error on it) is reported and the next file goes on.
@@ -197,6 +196,17 @@ async function main(): Promise<void> {
     if (args.json) console.log(JSON.stringify({ file, error }));
     else console.error(`error: ${file}: ${error}`);
   };
+  const files: string[] = [];
+  let inputCount = 0;
+  for (const input of inputs) {
+    const found = await expandInputs([input]);
+    files.push(...found);
+    inputCount += Math.max(1, found.length);
+    if (found.length === 0) {
+      const kinds = [...IMAGE_EXTENSIONS, ...VIDEO_EXTENSIONS].join(" ");
+      report(input, new DataError(`no image or video files in this folder (looked for ${kinds})`));
+    }
+  }
   for (const file of files) {
     if (isVideoFile(file)) {
       try {
@@ -243,7 +253,7 @@ async function main(): Promise<void> {
   predictor.model.dispose();
   if (failed > 0) {
     console.error(
-      `${failed} of ${files.length} input file${files.length === 1 ? "" : "s"} could not be read`,
+      `${failed} of ${inputCount} input${inputCount === 1 ? "" : "s"} could not be read`,
     );
     Deno.exit(1);
   }
