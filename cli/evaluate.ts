@@ -15,6 +15,7 @@
 import { parseArgs, runCli, usage } from "./args.ts";
 import { BACKEND_NAMES, initBackend } from "../lib/backend.ts";
 import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec.ts";
+import { DataError } from "../lib/errors.ts";
 import { comparisonTable, evaluate, perKeypointTable, predictWithFlipTta } from "../lib/evaluate.ts";
 import { loadKeypointModel } from "../lib/models/keypoint_model.ts";
 import { endToEndJson, endToEndTable, runEndToEnd } from "../lib/end_to_end.ts";
@@ -69,6 +70,13 @@ async function main(): Promise<void> {
   }
   const predictor = await loadKeypointModel(args.model);
   const ds = await loadDataset(args.data, { limit: args.limit });
+  // Metrics over nothing would print as nulls with exit 0: say why instead.
+  if (ds.n === 0) throw new DataError("no faces to evaluate (only a header?)", { file: args.data });
+  if (!ds.mask.includes(1)) {
+    throw new DataError(`none of the ${ds.n} faces has a labelled keypoint (a test.csv has none)`, {
+      file: args.data,
+    });
+  }
   const pred = args.tta
     ? await predictWithFlipTta(predictor, ds.images, ds.n)
     : await predictor.predict(ds.images, ds.n);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { KEYPOINT_NAMES, NUM_COORDS } from "../lib/constants.ts";
+import { KEYPOINT_COLUMNS, KEYPOINT_NAMES, NUM_COORDS } from "../lib/constants.ts";
 import { PIXELS } from "../lib/data/dataset.ts";
 import { comparisonTable, evaluate, flipImages, flipKeypoints, predictWithFlipTta } from "../lib/evaluate.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
@@ -135,4 +135,35 @@ Deno.test("comparisonTable: one markdown row per model", () => {
   assert.ok(lines[0].includes("RMSE (px)"));
   assert.deepEqual(lines[2], "| lenet | 1 | 0.000 | 0.0000 | 1.000 | 1.000 |");
   assert.ok(lines[3].startsWith("| thesis-resnet | 1 | 0.000 | – |"), lines[3]);
+});
+
+Deno.test("deno task evaluate: a header-only CSV or one without labels exits 2 naming the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const header = [...KEYPOINT_COLUMNS, "Image"].join(",");
+    const headerOnly = `${dir}/header_only.csv`, unlabelled = `${dir}/unlabelled.csv`;
+    await Deno.writeTextFile(headerOnly, header + "\n");
+    const pixels = Array.from({ length: 96 * 96 }, () => "128").join(" ");
+    await Deno.writeTextFile(
+      unlabelled,
+      `${header}\n${KEYPOINT_COLUMNS.map(() => "").join(",")},${pixels}\n`,
+    );
+    const cli = new URL("../cli/evaluate.ts", import.meta.url).pathname;
+    const BUNDLED_MODEL = new URL("../outputs/models/default", import.meta.url).pathname;
+    for (
+      const [file, text] of [[headerOnly, "no faces to evaluate"], [unlabelled, "has a labelled keypoint"]]
+    ) {
+      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", cli, "--backend", "cpu", "--json", "--model", BUNDLED_MODEL, "--data", file],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const err = new TextDecoder().decode(stderr).trim().split("\n").at(-1)!; // after tfjs's banner
+      assert.equal(code, 2, err);
+      assert.equal(new TextDecoder().decode(stdout), "", "no metrics printed");
+      assert.ok(err.startsWith(`error: ${file}: `) && err.includes(text), err);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
