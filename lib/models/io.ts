@@ -239,11 +239,12 @@ export function toFloat16Artifacts(artifacts: tf.io.ModelArtifacts): tf.io.Model
   let offset = 0;
   for (const spec of specs) {
     const count = spec.shape.reduce((a, b) => a * b, 1);
-    if (spec.quantization) throw new UsageError(`weight ${spec.name} is already quantized`);
-    const bytes = count * (spec.dtype === "float32" || spec.dtype === "int32" ? 4 : 1);
+    const stored = spec.quantization?.dtype;
+    if (stored && stored !== "float16") throw new UsageError(`weight ${spec.name} is already quantized`);
+    const bytes = count * bytesPerValue(spec);
     const slice = data.slice(offset, offset + bytes);
     offset += bytes;
-    if (spec.dtype !== "float32") {
+    if (spec.dtype !== "float32" || stored === "float16") { // already float16: kept as it is
       parts.push(slice);
       outSpecs.push(spec);
       continue;

@@ -220,9 +220,11 @@ export async function exportKeypointModel(
   const artifacts = await readArtifacts(folder);
   checkMetadataMatches(metadata, artifacts, folder);
   const stored = opts.float16 ? toFloat16Artifacts(artifacts) : artifacts;
+  // A float16 source stays float16 (the label follows the stored weights, not the flag).
+  const half = stored.weightSpecs?.some((s) => s.quantization?.dtype === "float16");
   const exported: ModelMetadata = {
     ...metadata,
-    export: { from: srcDir, weights: opts.float16 ? "float16" : "float32", at: new Date().toISOString() },
+    export: { from: srcDir, weights: half ? "float16" : "float32", at: new Date().toISOString() },
   };
   let history: string | undefined;
   try {
