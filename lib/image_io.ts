@@ -122,8 +122,15 @@ async function decode(path: string, channels: 1 | 3, opts: ReadImageOptions): Pr
         file: path,
       });
     }
-    throw new DataError(`image failed to decode: ${message}`, { file: path });
+    throw new DataError(`image failed to decode: ${explainDecodeError(message)}`, { file: path });
   }
+}
+
+/** libvips' decode message in one line, saying in plain words when the file was cut short. */
+function explainDecodeError(message: string): string {
+  const text = message.split("\n").map((l) => l.trim()).filter(Boolean).join("; ");
+  const cut = /premature end|truncat|read error|Warning treated as error|unexpected end/i.test(text);
+  return cut ? `the file is truncated or damaged (${text})` : text;
 }
 
 async function encodePng(

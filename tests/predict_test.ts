@@ -418,3 +418,25 @@ Deno.test("deno task predict: a folder with no images is reported, not silently 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("readGray: a JPEG or PNG cut short at 95 % says it is truncated, in one line", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const source of [`${PORTRAITS}grace_hopper.jpg`, ASTRONAUT]) {
+      const bytes = await Deno.readFile(source);
+      const cut = join(dir, `cut${source.slice(source.lastIndexOf("."))}`);
+      await Deno.writeFile(cut, bytes.subarray(0, Math.floor(bytes.length * 0.95)));
+      await assert.rejects(readGray(cut), (e: unknown) => {
+        assert(e instanceof DataError);
+        assert(
+          e.message.startsWith(`${cut}: image failed to decode: the file is truncated or damaged (`),
+          e.message,
+        );
+        assert(!e.message.includes("\n"), e.message);
+        return true;
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
