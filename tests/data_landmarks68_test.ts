@@ -309,3 +309,20 @@ Deno.test("readLandmarks68Folder / readPtsFolder: a landmark far outside its ima
     );
   });
 });
+
+Deno.test("readPtsFolder: images without a .pts are named in a note, not skipped silently", async () => {
+  await withTempDir(async (dir) => {
+    await writeDotImage(`${dir}/face.png`, 50, 50);
+    await Deno.writeTextFile(`${dir}/face.pts`, ptsText(gridLandmarks(), true));
+    await writeDotImage(`${dir}/lonely.png`, 50, 50);
+    const notes: string[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => void notes.push(args.join(" "));
+    try {
+      assertEquals((await readPtsFolder(dir)).n, 1);
+    } finally {
+      console.warn = warn;
+    }
+    assertEquals(notes, [`note: ${dir}: 1 image(s) without a .pts file left out (lonely.png)`]);
+  });
+});

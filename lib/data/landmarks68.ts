@@ -162,6 +162,12 @@ export async function readPtsFolder(dir: string, opts: Landmarks68Options = {}):
   }
   const ptsNames = names.filter((n) => /\.pts$/i.test(n));
   if (ptsNames.length === 0) throw new DataError("no .pts landmark files in this folder", { file: dir });
+  const labelled = new Set(ptsNames.map((n) => stem(n).toLowerCase()));
+  const unlabelled = [...images.values()].filter((n) => !labelled.has(stem(n).toLowerCase()));
+  if (unlabelled.length > 0) {
+    const shown = unlabelled.slice(0, 3).join(", ") + (unlabelled.length > 3 ? ", …" : "");
+    console.warn(`note: ${dir}: ${unlabelled.length} image(s) without a .pts file left out (${shown})`);
+  }
   const records: FaceRecord[] = [];
   for (const ptsName of ptsNames.slice(0, limit)) {
     const ptsPath = `${dir}/${ptsName}`;
