@@ -11,6 +11,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { chromium } from "playwright-core";
 import { externalImports, startServer, stubModule } from "../cli/serve.ts";
+import { UsageError } from "../lib/errors.ts";
 import { makeMetadata, normalise, saveKeypointModel } from "../lib/models/mod.ts";
 import { meanFaceInCrop } from "../lib/track.ts";
 import { framesFromImages, writeY4m } from "../lib/video.ts";
@@ -67,6 +68,23 @@ Deno.test("serve: a missing model folder is a clear error", async () => {
     () => startServer({ port: 0, model: "/nonexistent/model" }),
     /no keypoint model in \/nonexistent/,
   );
+});
+
+Deno.test("serve: a malformed URL is a 400, and a port in use is a clear error", async () => {
+  const server = await startServer({ port: 0, model: DEFAULT_MODEL });
+  try {
+    const res = await fetch(new URL("/%zz", server.url));
+    assert.equal(res.status, 400);
+    assert.match(await res.text(), /malformed/);
+    const port = Number(new URL(server.url).port);
+    await assert.rejects(
+      () => startServer({ port, model: DEFAULT_MODEL }),
+      (e: unknown) =>
+        e instanceof UsageError && e.message.includes(`port ${port} on 127.0.0.1 is already in use`),
+    );
+  } finally {
+    await server.close();
+  }
 });
 
 Deno.test({
