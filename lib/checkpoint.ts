@@ -20,7 +20,14 @@ import { hostname } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { checkWritableFolder } from "./atomic.ts";
 import { DataError, OutputError, UsageError } from "./errors.ts";
-import { MODEL_JSON, readArtifacts, replaceDir, resolveModelDir, writeArtifacts } from "./models/io.ts";
+import {
+  checkWeightData,
+  MODEL_JSON,
+  readArtifacts,
+  replaceDir,
+  resolveModelDir,
+  writeArtifacts,
+} from "./models/io.ts";
 import { type ModelMetadata, readMetadata, writeModelFolder } from "./models/keypoint_model.ts";
 import type { EpochRecord } from "./progress.ts";
 
@@ -139,6 +146,10 @@ export async function loadCheckpoint(dir: string, expectModel?: string): Promise
   } catch (e) {
     throw new DataError(`cannot read the optimizer state: ${(e as Error).message}`, { file: optFile });
   }
+  if (!Array.isArray(optimizer.specs)) {
+    throw new DataError("not a list of weight specs", { file: join(ck, "optimizer.json") });
+  }
+  checkWeightData(optimizer.specs, optimizer.data, optFile); // a damaged file would resume into garbage
   return {
     best: await readArtifacts(folder),
     metadata: await readMetadata(folder),

@@ -6,7 +6,7 @@ import { completeOnly } from "../lib/data/dataset.ts";
 import { randomSplit } from "../lib/data/split.ts";
 import { syntheticDataset } from "../lib/data/synthetic.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";
-import { OutputError, UsageError } from "../lib/errors.ts";
+import { DataError, OutputError, UsageError } from "../lib/errors.ts";
 import { loadKeypointModel } from "../lib/models/keypoint_model.ts";
 import { notebookProgress, terminalProgress } from "../lib/progress.ts";
 import { prepareData, resolveConfig, train, type TrainConfig, TrainingDivergedError } from "../lib/train.ts";
@@ -496,5 +496,26 @@ Deno.test("train: a run resumed after epoch 1 or 3 equals an uninterrupted one b
       resumed.model.dispose();
     }
     straight.model.dispose();
+  });
+});
+
+Deno.test("train --resume: a damaged checkpoint file is refused, naming it, and left as it was", async () => {
+  await withTempDir(async (dir) => {
+    const out = join(dir, "run");
+    (await train(data, { ...base, epochs: 1, out }, quiet)).model.dispose();
+    for (const name of ["optimizer.bin", "weights.bin"]) {
+      const file = join(out, "checkpoint", name);
+      const good = await Deno.readFile(file);
+      const damaged = good.slice(0, good.length - 100);
+      await Deno.writeFile(file, damaged);
+      await assert.rejects(
+        train(data, { ...base, epochs: 2, out, resume: true }, quiet),
+        (e: unknown) =>
+          e instanceof DataError && e.message.startsWith(`${file}: holds ${damaged.length} bytes`),
+      );
+      assert.deepEqual(await Deno.readFile(file), damaged);
+      await Deno.writeFile(file, good);
+    }
+    (await train(data, { ...base, epochs: 2, out, resume: true }, quiet)).model.dispose();
   });
 });
