@@ -65,6 +65,7 @@ async function main(): Promise<void> {
       limit: args.limit,
       margin: args.margin,
     });
+    if (report.n === 0) throw new DataError("no images to evaluate", { file: args.data });
     console.log(args.json ? endToEndJson(report) : endToEndTable(report));
     return;
   }

@@ -137,7 +137,7 @@ Deno.test("comparisonTable: one markdown row per model", () => {
   assert.ok(lines[3].startsWith("| thesis-resnet | 1 | 0.000 | – |"), lines[3]);
 });
 
-Deno.test("deno task evaluate: a header-only CSV or one without labels exits 2 naming the file", async () => {
+Deno.test("deno task evaluate: a header-only CSV, one without labels, or no images end to end exits 2 naming the data", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const header = [...KEYPOINT_COLUMNS, "Image"].join(",");
@@ -150,11 +150,30 @@ Deno.test("deno task evaluate: a header-only CSV or one without labels exits 2 n
     );
     const cli = new URL("../cli/evaluate.ts", import.meta.url).pathname;
     const BUNDLED_MODEL = new URL("../outputs/models/default", import.meta.url).pathname;
+    // A 68-landmark folder whose CSV holds only its header, for --end-to-end.
+    await Deno.mkdir(`${dir}/frames/test`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/frames/test_frames_keypoints.csv`, ",0,1\n");
     for (
-      const [file, text] of [[headerOnly, "no faces to evaluate"], [unlabelled, "has a labelled keypoint"]]
+      const [file, text, extra] of [
+        [headerOnly, "no faces to evaluate", []],
+        [unlabelled, "has a labelled keypoint", []],
+        [`${dir}/frames:test`, "no images to evaluate", ["--end-to-end"]],
+      ] as const
     ) {
       const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", cli, "--backend", "cpu", "--json", "--model", BUNDLED_MODEL, "--data", file],
+        args: [
+          "run",
+          "-A",
+          cli,
+          "--backend",
+          "cpu",
+          "--json",
+          ...extra,
+          "--model",
+          BUNDLED_MODEL,
+          "--data",
+          file,
+        ],
         stdout: "piped",
         stderr: "piped",
       }).output();

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { DataError } from "../lib/errors.ts";
+import { DataError, UsageError } from "../lib/errors.ts";
 import {
   createModel,
   exportKeypointModel,
@@ -98,6 +98,24 @@ Deno.test("deno task export-model: a half-size weights.bin exits 2 with one line
     assert.equal(code, 2, text);
     assert.equal(text.split("\n").length, 1, text);
     assert.match(text, new RegExp(`^error: ${weights}: holds \\d+ bytes`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("exportKeypointModel: an --out that is a file is refused and kept", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { lenet } = await twoModels(dir);
+    const file = join(dir, "notes.txt");
+    await Deno.writeTextFile(file, "mine\n");
+    await assert.rejects(
+      exportKeypointModel(lenet, file),
+      (e: unknown) =>
+        e instanceof UsageError &&
+        e.message === `${file} is a file, not a model folder; refusing to replace it`,
+    );
+    assert.equal(await Deno.readTextFile(file), "mine\n");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

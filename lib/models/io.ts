@@ -148,6 +148,9 @@ export async function replaceDir(target: string, fill: (tmpDir: string) => Promi
   const parent = dirname(target);
   await Deno.mkdir(parent, { recursive: true });
   try {
+    if (!Deno.statSync(target).isDirectory) {
+      throw new UsageError(`${target} is a file, not a model folder; refusing to replace it`);
+    }
     const entries = [...Deno.readDirSync(target)];
     if (entries.length > 0 && !entries.some((e) => e.name === MODEL_JSON)) {
       throw new UsageError(
