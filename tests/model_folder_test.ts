@@ -120,3 +120,22 @@ Deno.test("exportKeypointModel: an --out that is a file is refused and kept", as
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("exportKeypointModel: a folder that holds a model is replaced only with overwrite", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { lenet, resnet } = await twoModels(dir);
+    const before = await Deno.readFile(join(resnet, "weights.bin"));
+    await assert.rejects(
+      exportKeypointModel(lenet, resnet),
+      (e: unknown) =>
+        e instanceof UsageError &&
+        e.message === `${resnet} already holds a model: pass --overwrite to replace it, or another --out`,
+    );
+    assert.deepEqual(await Deno.readFile(join(resnet, "weights.bin")), before);
+    const meta = await exportKeypointModel(lenet, resnet, { overwrite: true });
+    assert.equal(meta.model, "lenet");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../constants.ts";
-import { DataError } from "../errors.ts";
+import { DataError, UsageError } from "../errors.ts";
 import { PIXELS } from "../data/dataset.ts";
 import type { KeypointPredictor } from "./types.ts";
 import {
@@ -203,19 +203,23 @@ function checkMetadataMatches(
  * Copies a model folder to `outDir` (atomically), optionally with float16 weights (half the size; see
  * `toFloat16Artifacts`). `metadata.json` gains an `export` entry saying where it came from and how it was
  * stored; `history.json` is copied when present. Re-evaluate the exported model: float16 rounding can move
- * predictions by a small fraction of a pixel.
+ * predictions by a small fraction of a pixel. A model already in `outDir` is replaced only with `overwrite`
+ * (a `UsageError` otherwise).
  *
  * @example
  * ```ts
- * await exportKeypointModel("outputs/models/lenet", "outputs/models/default", { float16: true });
+ * await exportKeypointModel("outputs/models/lenet", "outputs/models/default", { float16: true, overwrite: true });
  * ```
  */
 export async function exportKeypointModel(
   srcDir: string,
   outDir: string,
-  opts: { float16?: boolean } = {},
+  opts: { float16?: boolean; overwrite?: boolean } = {},
 ): Promise<ModelMetadata> {
   const folder = await resolveModelDir(srcDir);
+  if (!opts.overwrite && await exists(join(outDir, MODEL_JSON))) {
+    throw new UsageError(`${outDir} already holds a model: pass --overwrite to replace it, or another --out`);
+  }
   const metadata = await readMetadata(folder);
   const artifacts = await readArtifacts(folder);
   checkMetadataMatches(metadata, artifacts, folder);
@@ -237,4 +241,14 @@ export async function exportKeypointModel(
     if (history !== undefined) await Deno.writeTextFile(join(tmp, "history.json"), history);
   });
   return exported;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return false;
+    throw e;
+  }
 }
