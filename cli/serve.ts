@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, runCli, usage } from "./args.ts";
 import { UsageError } from "../lib/errors.ts";
+import { readKeypointModelFiles } from "../lib/models/keypoint_model.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const WEB = join(ROOT, "web");
@@ -143,6 +144,8 @@ export async function startServer(opts: ServeOptions = {}): Promise<Server> {
       : "pass a folder written by deno task train";
     throw new UsageError(`no keypoint model in ${model} (model.json not found): ${hint}`);
   }
+  await readKeypointModelFiles(model); // the page would load damaged weights without a word
+
   let bundle: Promise<{ code: string; stubs: Map<string, string>; importMap: string }> | undefined;
   const build = () => {
     const p = bundleApp().then((code) => {

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { chromium } from "playwright-core";
 import { externalImports, startServer, stubModule } from "../cli/serve.ts";
-import { UsageError } from "../lib/errors.ts";
+import { DataError, UsageError } from "../lib/errors.ts";
 import { makeMetadata, normalise, saveKeypointModel } from "../lib/models/mod.ts";
 import { meanFaceInCrop } from "../lib/track.ts";
 import { framesFromImages, writeY4m } from "../lib/video.ts";
@@ -68,6 +68,23 @@ Deno.test("serve: a missing model folder is a clear error", async () => {
     () => startServer({ port: 0, model: "/nonexistent/model" }),
     /no keypoint model in \/nonexistent/,
   );
+});
+
+Deno.test("serve: a model folder with damaged weights is refused before serving, naming the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const name of ["model.json", "metadata.json"]) {
+      await Deno.copyFile(join(DEFAULT_MODEL, name), join(dir, name));
+    }
+    const weights = await Deno.readFile(join(DEFAULT_MODEL, "weights.bin"));
+    await Deno.writeFile(join(dir, "weights.bin"), weights.subarray(0, weights.length - 1000));
+    await assert.rejects(
+      () => startServer({ port: 0, model: dir }),
+      (e: unknown) => e instanceof DataError && e.message.startsWith(`${join(dir, "weights.bin")}: holds`),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("serve: a malformed URL is a 400, and a port in use is a clear error", async () => {

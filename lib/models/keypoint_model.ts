@@ -156,10 +156,7 @@ export async function readMetadata(dir: string): Promise<ModelMetadata> {
  * ```
  */
 export async function loadKeypointModel(dir: string): Promise<KeypointModel> {
-  const folder = await resolveModelDir(dir);
-  const metadata = await readMetadata(folder);
-  const artifacts = await readArtifacts(folder);
-  checkMetadataMatches(metadata, artifacts, folder);
+  const { folder, metadata, artifacts } = await readKeypointModelFiles(dir);
   let model: tf.LayersModel;
   try {
     model = await artifactsToModel(artifacts);
@@ -178,6 +175,21 @@ export async function loadKeypointModel(dir: string): Promise<KeypointModel> {
     );
   }
   return { ...modelPredictor(model, metadata.model), model, metadata };
+}
+
+/**
+ * Reads and checks a model folder's files without building the model (for callers that hand the files on,
+ * such as the camera page's server): weights complete and finite, metadata matching the topology.
+ * Throws `DataError` naming the bad file.
+ */
+export async function readKeypointModelFiles(
+  dir: string,
+): Promise<{ folder: string; metadata: ModelMetadata; artifacts: tf.io.ModelArtifacts }> {
+  const folder = await resolveModelDir(dir);
+  const metadata = await readMetadata(folder);
+  const artifacts = await readArtifacts(folder);
+  checkMetadataMatches(metadata, artifacts, folder);
+  return { folder, metadata, artifacts };
 }
 
 /**
