@@ -11,6 +11,7 @@ import { createFaceDetector, MAX_DETECT_SIDE, shrinkByFactor } from "../lib/dete
 import { DataError } from "../lib/errors.ts";
 import { MAX_IMAGE_PIXELS, readGray } from "../lib/image_io.ts";
 import { makeMetadata, saveKeypointModel } from "../lib/models/mod.ts";
+import { runScript } from "./_cli.ts";
 
 const ASTRONAUT = new URL("../data/portraits/astronaut.png", import.meta.url).pathname;
 // The astronaut's face is at [177, 65, 96, 96] in the 512×512 portrait.
@@ -119,27 +120,12 @@ Deno.test("deno task predict: a 48 MP photo, a bad file and a normal photo are a
     });
     await saveKeypointModel(model, constant, makeMetadata("lenet", constant));
     constant.dispose();
-    const cli = new URL("../cli/predict.ts", import.meta.url).pathname;
-    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        cli,
-        "--backend",
-        "cpu",
-        "--model",
-        model,
-        "--json",
-        "--no-images",
-        photo,
-        bad,
-        ASTRONAUT,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const lines = new TextDecoder().decode(stdout).trim().split("\n").map((l) => JSON.parse(l));
-    assert.equal(code, 1, new TextDecoder().decode(stderr));
+    const { code, stdout, stderr } = await runScript("predict", [
+      ...["--backend", "cpu", "--model", model, "--json", "--no-images"],
+      ...[photo, bad, ASTRONAUT],
+    ]);
+    const lines = stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(code, 1, stderr);
     assert.deepEqual(lines.map((l) => l.file), [photo, bad, ASTRONAUT]);
     assert.deepEqual([lines[0].width, lines[0].height, lines[0].faces.length], [8000, 6000, 1]);
     assert.match(lines[1].error, /failed to decode/);

@@ -3,6 +3,7 @@ import { KEYPOINT_COLUMNS, KEYPOINT_NAMES, NUM_COORDS } from "../lib/constants.t
 import { PIXELS } from "../lib/data/dataset.ts";
 import { comparisonTable, evaluate, flipImages, flipKeypoints, predictWithFlipTta } from "../lib/evaluate.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
+import { runScript } from "./_cli.ts";
 
 const close = (actual: number, expected: number, tol = 1e-9) =>
   assert.ok(Math.abs(actual - expected) <= tol, `${actual} is not within ${tol} of ${expected}`);
@@ -148,7 +149,6 @@ Deno.test("deno task evaluate: a header-only CSV, one without labels, or no imag
       unlabelled,
       `${header}\n${KEYPOINT_COLUMNS.map(() => "").join(",")},${pixels}\n`,
     );
-    const cli = new URL("../cli/evaluate.ts", import.meta.url).pathname;
     const BUNDLED_MODEL = new URL("../outputs/models/default", import.meta.url).pathname;
     // A 68-landmark folder whose CSV holds only its header, for --end-to-end.
     await Deno.mkdir(`${dir}/frames/test`, { recursive: true });
@@ -160,26 +160,12 @@ Deno.test("deno task evaluate: a header-only CSV, one without labels, or no imag
         [`${dir}/frames:test`, "no images to evaluate", ["--end-to-end"]],
       ] as const
     ) {
-      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          cli,
-          "--backend",
-          "cpu",
-          "--json",
-          ...extra,
-          "--model",
-          BUNDLED_MODEL,
-          "--data",
-          file,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const err = new TextDecoder().decode(stderr).trim().split("\n").at(-1)!; // after tfjs's banner
+      const { code, stdout, stderr } = await runScript("evaluate", [
+        ...["--backend", "cpu", "--json", ...extra, "--model", BUNDLED_MODEL, "--data", file],
+      ]);
+      const err = stderr.trim().split("\n").at(-1)!; // after tfjs's banner
       assert.equal(code, 2, err);
-      assert.equal(new TextDecoder().decode(stdout), "", "no metrics printed");
+      assert.equal(stdout, "", "no metrics printed");
       assert.ok(err.startsWith(`error: ${file}: `) && err.includes(text), err);
     }
   } finally {

@@ -13,6 +13,7 @@ import {
   makeMetadata,
   saveKeypointModel,
 } from "../lib/models/mod.ts";
+import { runScript } from "./_cli.ts";
 
 await tf.setBackend("cpu");
 
@@ -88,13 +89,8 @@ Deno.test("deno task export-model: a half-size weights.bin exits 2 with one line
     const weights = join(lenet, "weights.bin");
     const good = await Deno.readFile(weights);
     await Deno.writeFile(weights, good.subarray(0, good.length / 2));
-    const cli = new URL("../cli/export_model.ts", import.meta.url).pathname;
-    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", cli, "--model", lenet, "--out", join(dir, "out")],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(stderr).trim();
+    const { code, stderr } = await runScript("export_model", ["--model", lenet, "--out", join(dir, "out")]);
+    const text = stderr.trim();
     assert.equal(code, 2, text);
     assert.equal(text.split("\n").length, 1, text);
     assert.match(text, new RegExp(`^error: ${weights}: holds \\d+ bytes`));
