@@ -17,7 +17,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { UsageError } from "../lib/errors.ts";
+import { UsageError } from "../lib/core/errors.ts";
 
 /** Parsed command line of the notebooks task. */
 export interface NotebookArgs {

@@ -6,10 +6,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
-import { IMAGE_SIZE, NUM_COORDS } from "../lib/constants.ts";
-import { createFaceDetector, MAX_DETECT_SIDE, shrinkByFactor } from "../lib/detect.ts";
-import { DataError } from "../lib/errors.ts";
-import { MAX_IMAGE_PIXELS, readGray } from "../lib/image_io.ts";
+import { IMAGE_SIZE, NUM_COORDS } from "../lib/core/constants.ts";
+import { MAX_DETECT_SIDE, shrinkByFactor } from "../lib/face/detect.ts";
+import { createFaceDetector } from "../lib/face/detect_io.ts";
+import { DataError } from "../lib/core/errors.ts";
+import { MAX_IMAGE_PIXELS, readGray } from "../lib/core/image_io.ts";
 import { makeMetadata, saveKeypointModel } from "../lib/models/mod.ts";
 import { runScript } from "./_cli.ts";
 

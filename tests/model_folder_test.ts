@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { DataError, UsageError } from "../lib/errors.ts";
+import { DataError, UsageError } from "../lib/core/errors.ts";
 import {
   createModel,
   exportKeypointModel,

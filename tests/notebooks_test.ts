@@ -7,7 +7,7 @@ import {
   parseNotebookArgs,
   resolveNotebooks,
 } from "../cli/notebooks.ts";
-import { UsageError } from "../lib/errors.ts";
+import { UsageError } from "../lib/core/errors.ts";
 import { chooseDataset, envFlag } from "../lib/notebook.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;

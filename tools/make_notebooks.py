@@ -60,7 +60,7 @@ import {
   keypointsPerFaceChart,
   meanFaceFigure,
   missingKeypointsChart,
-} from "../lib/plot.ts";
+} from "../lib/viz/mod.ts";
 await nb.figure(missingKeypointsChart(nb.ds), "missing_keypoints");
 """),
     code("""
@@ -140,8 +140,8 @@ The top row of each figure is the original, the bottom row the transformed face 
 face is changed).
 """),
     code("""
-import * as A from "../lib/augment.ts";
-import { Rng } from "../lib/rng.ts";
+import * as A from "../lib/augment/mod.ts";
+import { Rng } from "../lib/core/mod.ts";
 const faces = Array.from({ length: Math.min(4, nb.ds.n) }, (_, i) => i);
 const transforms = {
   flip: A.horizontalFlip({ p: 1 }),
@@ -239,7 +239,7 @@ tfjs picks WebGPU where a real GPU is there, else our WASM backend (with the pro
 gradient kernels), else the slow CPU backend. `FKD_BACKEND=wasm|webgpu|cpu` forces one.
 """),
         code("""
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend_io.ts";
 const backend = await initBackend();
 backend
 """),
@@ -252,8 +252,8 @@ augmentation, learning rate halved on a plateau, early stopping on the validatio
 updates live while the cell runs; the best model is saved in `outputs/models/notebooks/<model>/`.
 """),
         code(f"""
-import {{ train }} from "../lib/train.ts";
-import {{ notebookProgress }} from "../lib/progress.ts";
+import {{ train }} from "../lib/train/mod.ts";
+import {{ notebookProgress }} from "../lib/train/mod.ts";
 const result = await train(nb.ds, {{
   model: MODEL,
   epochs: nb.pick(EPOCHS, QUICK_EPOCHS),
@@ -264,7 +264,7 @@ const result = await train(nb.ds, {{
 """),
         md("## Learning curves"),
         code("""
-import { learningCurves } from "../lib/plot.ts";
+import { learningCurves } from "../lib/viz/mod.ts";
 await nb.figure(
   learningCurves(result.history, { keys: ["loss", "train_rmse_px", "val_rmse_px"], title: `Learning curves: ${MODEL}` }),
   `${MODEL}_learning_curves`,
@@ -278,7 +278,7 @@ and PCK (share of points within 5 % / 10 % of that distance).
 """),
         code("""
 import { md } from "../lib/notebook.ts";
-import { comparisonTable, perKeypointTable } from "../lib/evaluate.ts";
+import { comparisonTable, perKeypointTable } from "../lib/evaluate/mod.ts";
 const perEpoch = result.history.reduce((a, r) => a + r.seconds, 0) / result.history.length;
 md(comparisonTable([{ name: `${MODEL} (validation)`, metrics: result.metrics }]) +
   `\\n\\n${perEpoch.toFixed(1)} s per epoch on ${backend.backend} (${result.history.at(-1)!.images_per_sec.toFixed(1)} img/s training).`);
@@ -292,9 +292,9 @@ md(perKeypointTable([{ name: MODEL, metrics: result.metrics }]));
 Validation faces with the smallest and the largest mean keypoint error, the prediction drawn on each.
 """),
         code("""
-import { prepareData } from "../lib/train.ts";
+import { prepareData } from "../lib/train/mod.ts";
 import { modelPredictor } from "../lib/models/mod.ts";
-import { keypointErrors } from "../lib/plot.ts";
+import { keypointErrors } from "../lib/viz/mod.ts";
 const { validation } = prepareData(nb.ds, result.config);
 const predicted = await modelPredictor(result.model, MODEL).predict(validation.images, validation.n);
 const errors = keypointErrors(predicted, validation.keypoints, validation.n).perFace;
@@ -355,7 +355,7 @@ One short training run of the full ResNet-50 on 16 faces (batch 8, the largest t
 comfortably), and the time per epoch it implies for this dataset's training split.
 """),
     code("""
-import { subset } from "../lib/data/dataset.ts";
+import { subset } from "../lib/data/mod.ts";
 // No groups: a random split, so 16 faces of one person are fine.
 const probeFaces = { ...subset(nb.ds, [...Array(Math.min(16, nb.ds.n)).keys()]), groups: undefined };
 const probe = await train(probeFaces, {
@@ -387,9 +387,9 @@ const nb = await setupNotebook("05");
 nb
 """),
     code("""
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend_io.ts";
 import { loadKeypointModel } from "../lib/models/mod.ts";
-import { resolveConfig, prepareData } from "../lib/train.ts";
+import { resolveConfig, prepareData } from "../lib/train/mod.ts";
 const backend = await initBackend();
 const names = ["lenet", Deno.env.get("FKD_RESNET50") === "1" ? "resnet50" : "thesis-resnet"];
 const models = [];
@@ -407,8 +407,8 @@ const { validation } = prepareData(nb.ds, resolveConfig({ augment: null }));
     md("## Metrics"),
     code("""
 import { md } from "../lib/notebook.ts";
-import { comparisonTable, evaluate } from "../lib/evaluate.ts";
-import { keypointErrors } from "../lib/plot.ts";
+import { comparisonTable, evaluate } from "../lib/evaluate/mod.ts";
+import { keypointErrors } from "../lib/viz/mod.ts";
 const runs = [];
 for (const m of models) {
   const start = performance.now();
@@ -426,7 +426,7 @@ for (const m of models) {
 md(comparisonTable(runs));
 """),
     code("""
-import { errorDistribution, perKeypointRmseChart } from "../lib/plot.ts";
+import { errorDistribution, perKeypointRmseChart } from "../lib/viz/mod.ts";
 await nb.figure(
   perKeypointRmseChart(runs.map((r) => ({ name: r.name, per_keypoint_rmse_px: r.metrics.per_keypoint_rmse_px }))),
   "per_keypoint_rmse",
@@ -440,7 +440,7 @@ await nb.figure(errorDistribution(runs, { kind: "box", title: "Mean keypoint err
 """),
     md("## Speed and size"),
     code("""
-import { barChart } from "../lib/plot.ts";
+import { barChart } from "../lib/viz/mod.ts";
 await nb.figure(
   barChart(runs.map((r) => r.name), runs.map((r) => r.imagesPerSec), {
     title: `Inference speed (${backend.backend}, batch 64)`,
@@ -465,8 +465,8 @@ OpenCV's Haar cascade finds the faces; each is cropped to 96×96 like the traini
 predict its keypoints, mapped back to the photo.
 """),
     code("""
-import { createFaceDetector } from "../lib/detect.ts";
-import { annotateResult, predictImageFile } from "../lib/predict.ts";
+import { createFaceDetector } from "../lib/face/mod.ts";
+import { annotateResult, predictImageFile } from "../lib/face/mod.ts";
 const detector = await createFaceDetector();
 const portraits = [...Deno.readDirSync("../data/portraits")].map((e) => e.name).filter((f) => /\\.(png|jpe?g)$/i.test(f)).sort();
 for (const file of portraits) {

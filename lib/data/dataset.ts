@@ -3,12 +3,9 @@
  *
  * @module
  */
-import { IMAGE_SIZE, NUM_COORDS } from "../constants.ts";
-import { DataError, type DataLocation } from "../errors.ts";
+import { NUM_COORDS, PIXELS } from "../core/constants.ts";
+import { DataError, type DataLocation } from "../core/errors.ts";
 import type { KeypointDataset } from "./types.ts";
-
-/** Pixels in one 96×96 face. */
-export const PIXELS = IMAGE_SIZE * IMAGE_SIZE;
 
 /**
  * How far outside its image a labelled keypoint may lie, as a fraction of the image's larger side on each
