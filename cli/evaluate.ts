@@ -16,6 +16,7 @@ import { DATASET_CACHE_DIR } from "../lib/data/dataset_cache_io.ts";
 import { parseArgs, runCli, usage } from "./args.ts";
 import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
 import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec_io.ts";
+import { DataError } from "../lib/core/errors.ts";
 import {
   comparisonTable,
   evaluate,
@@ -103,11 +104,19 @@ async function main(): Promise<void> {
       cascades: args.detector === "chain" ? CASCADE_NAMES : undefined,
       cache: args.cache,
     });
+    if (report.n === 0) throw new DataError("no images to evaluate", { file: args.data });
     console.log(args.json ? endToEndJson(report) : endToEndTable(report));
     return;
   }
   const predictor = await loadKeypointModel(args.model);
   let ds = await loadDataset(args.data, { limit: args.limit, cacheDir: DATASET_CACHE_DIR });
+  // Metrics over nothing would print as nulls with exit 0: say why instead.
+  if (ds.n === 0) throw new DataError("no faces to evaluate (only a header?)", { file: args.data });
+  if (!ds.mask.includes(1)) {
+    throw new DataError(`none of the ${ds.n} faces has a labelled keypoint (a test.csv has none)`, {
+      file: args.data,
+    });
+  }
   if (args.split !== "all") {
     ds = splitLikeTraining(ds, predictor.metadata, args.split as "training" | "validation");
   }

@@ -1,8 +1,9 @@
 /**
  * `deno task train --model lenet|thesis-resnet|resnet50 --data DATASET [--epochs N] [--batch B]
- * [--backend webgpu|wasm|cpu] [--out DIR] [--resume]` and more (see `--help`): trains a model with a
- * progress bar on stderr, checkpoints after every epoch into `--out` (default `outputs/models/<model>`)
- * and prints the best validation metrics.
+ * [--backend webgpu|wasm|cpu] [--out DIR] [--resume | --overwrite]` and more (see `--help`): trains a model
+ * with a progress bar on stderr, checkpoints after every epoch into `--out` (default
+ * `outputs/models/<model>`) and prints the best validation metrics. A folder that already holds a model is
+ * refused unless `--resume` continues it or `--overwrite` replaces it.
  *
  * Exit codes: 0 done, 1 training failed (e.g. the loss diverged), 2 bad input.
  *
@@ -11,8 +12,14 @@
 import { DATASET_CACHE_DIR } from "../lib/data/dataset_cache_io.ts";
 import { parseArgs, runCli, usage } from "./args.ts";
 import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
-import { checkCheckpointModel, readCheckpointState } from "../lib/train/checkpoint_io.ts";
+import {
+  checkCheckpointModel,
+  checkFreshRunFolder,
+  checkRunFolderWritable,
+  readCheckpointState,
+} from "../lib/train/checkpoint_io.ts";
 import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec_io.ts";
+import { UsageError } from "../lib/core/errors.ts";
 import { comparisonTable } from "../lib/evaluate/metrics.ts";
 import { MODEL_NAMES } from "../lib/models/registry.ts";
 import { formatDuration, terminalProgress } from "../lib/train/progress_io.ts";
@@ -44,6 +51,7 @@ const SPEC = {
   },
   out: { type: "string", description: "run folder (default outputs/models/<model>)" },
   resume: { type: "boolean", description: "continue from the checkpoint in --out" },
+  overwrite: { type: "boolean", description: "replace a model already in --out (else refused)" },
   seed: {
     type: "number",
     integer: true,
@@ -95,9 +103,12 @@ async function main(): Promise<void> {
   // Fail fast, before loading data: a resume of another model's run.
   const previous = await readCheckpointState(out);
   if (args.resume && previous) checkCheckpointModel(out, previous, args.model);
+  if (args.resume && args.overwrite) throw new UsageError("--resume and --overwrite exclude each other");
+  await checkRunFolderWritable(out);
+  if (!args.resume && !args.overwrite) await checkFreshRunFolder(out);
   if (!args.resume && previous) {
     console.error(
-      `note: ${out} holds a run (${previous.model}, epoch ${previous.epoch}); it will be replaced (--resume continues it)`,
+      `note: ${out} holds a run (${previous.model}, epoch ${previous.epoch}); replacing it (--overwrite)`,
     );
   }
   if (args.resume && !previous) console.error(`note: no checkpoint in ${out}; starting a fresh run`);
@@ -120,6 +131,7 @@ async function main(): Promise<void> {
     completeOnly: args["drop-incomplete"],
     out,
     resume: args.resume && previous !== null,
+    overwrite: args.overwrite,
     command: ["deno task train", ...Deno.args].join(" "),
   }, terminalProgress());
 

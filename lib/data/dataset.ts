@@ -4,7 +4,27 @@
  * @module
  */
 import { NUM_COORDS, PIXELS } from "../core/constants.ts";
+import { DataError, type DataLocation } from "../core/errors.ts";
 import type { CropSource, KeypointDataset } from "./types.ts";
+
+/**
+ * How far outside its image a labelled keypoint may lie, as a fraction of the image's larger side on each
+ * side: generous for faces cut by the frame, but a typo such as `1e6` or `-40` on a 96-pixel face is refused.
+ */
+export const KEYPOINT_FRAME_MARGIN = 0.25;
+
+/**
+ * Throws a `DataError` at `where` unless coordinate `v` (NaN: missing, allowed) lies within `[0, side)`
+ * widened by {@link KEYPOINT_FRAME_MARGIN} × `largerSide` on each side.
+ */
+export function checkInFrame(v: number, side: number, largerSide: number, where: DataLocation): void {
+  const pad = KEYPOINT_FRAME_MARGIN * largerSide;
+  if (Number.isNaN(v) || (v >= -pad && v <= side + pad)) return;
+  throw new DataError(
+    `keypoint value ${v} lies outside the image (${side} pixels; allowed ${-pad} … ${side + pad})`,
+    where,
+  );
+}
 
 /** The mask (1 present, 0 missing) for an array of coordinates with NaN for missing. */
 export function maskFromKeypoints(keypoints: Float32Array): Uint8Array {

@@ -18,7 +18,15 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { augmentBatch, type Augmenter, defaultAugmentation } from "../augment/augment.ts";
-import { type CheckpointContent, loadCheckpoint, saveCheckpoint, type TrainState } from "./checkpoint_io.ts";
+import {
+  checkFreshRunFolder,
+  type CheckpointContent,
+  checkRunFolderWritable,
+  loadCheckpoint,
+  lockRunFolder,
+  saveCheckpoint,
+  type TrainState,
+} from "./checkpoint_io.ts";
 import { IMAGE_SIZE, NUM_COORDS } from "../core/constants.ts";
 import { completeOnly } from "../data/dataset.ts";
 import { PIXELS } from "../core/constants.ts";
@@ -72,6 +80,8 @@ export interface TrainConfig {
   out?: string;
   /** Continue from the checkpoint in `out` (weights, Adam state, epoch, LR, best, history). */
   resume: boolean;
+  /** Replace a model already in `out` (without it, or `resume`, a fresh run there is refused). */
+  overwrite: boolean;
   /** How this run was started (e.g. the command line), recorded in the model's metadata. */
   command?: string;
 }
@@ -93,6 +103,7 @@ export const DEFAULT_CONFIG: Readonly<Omit<TrainConfig, "augment">> = {
   completeOnly: false,
   maxLoss: 1e4,
   resume: false,
+  overwrite: false,
 };
 
 /** What {@link train} returns. */
@@ -280,7 +291,8 @@ function adamStateInModelOrder(
   const names = model.trainableWeights.map((w) => w.originalName);
   const wanted = ["iter", ...names.map((n) => `${n}/m`), ...names.map((n) => `${n}/v`)];
   const missing = wanted.filter((n) => !(n in saved));
-  if (missing.length > 0 || Object.keys(saved).length !== wanted.length) {
+  const powers = BETA_POWERS.filter((n) => n in saved).length; // absent in checkpoints before they were saved
+  if (missing.length > 0 || Object.keys(saved).length !== wanted.length + powers) {
     throw new DataError(
       `the optimizer state does not match the model (missing ${missing.slice(0, 3).join(", ") || "none"}; ` +
         `${Object.keys(saved).length} saved, ${wanted.length} expected): start a fresh run without --resume`,
@@ -294,6 +306,23 @@ function adamStateInModelOrder(
 export function cosineLr(cfg: Pick<TrainConfig, "lr" | "minLr" | "epochs">, epoch: number): number {
   const t = (epoch - 1) / Math.max(1, cfg.epochs);
   return cfg.minLr + (cfg.lr - cfg.minLr) * 0.5 * (1 + Math.cos(Math.PI * t));
+}
+
+/**
+ * Adam's running powers β₁ᵗ and β₂ᵗ (private fields of tfjs's AdamOptimizer). Training builds them by one
+ * multiplication per step, but `setWeights` recomputes them as `pow(β, t + 1)`, which differs in the last
+ * bits, so a resumed run would drift from an uninterrupted one: they are saved and restored as they are.
+ */
+const BETA_POWERS = ["accBeta1", "accBeta2"] as const;
+
+function betaPowers(optimizer: tf.AdamOptimizer): { name: string; tensor: tf.Tensor }[] {
+  const fields = optimizer as unknown as Record<string, tf.Variable | undefined>;
+  return BETA_POWERS.flatMap((name) => (fields[name] ? [{ name, tensor: fields[name] }] : []));
+}
+
+function restoreBetaPowers(optimizer: tf.AdamOptimizer, saved: tf.NamedTensorMap): void {
+  const fields = optimizer as unknown as Record<string, tf.Variable | undefined>;
+  for (const name of BETA_POWERS) if (saved[name] && fields[name]) fields[name].assign(saved[name]);
 }
 
 function setLearningRate(optimizer: tf.AdamOptimizer, lr: number): void {
@@ -316,8 +345,25 @@ export async function train(
   // ---- config and data
   const cfg = resolveConfig(config);
   const sets = prepareData(data, cfg);
-  const { train: trainSet, validation: valSet } = sets;
 
+  // ---- the run folder: one run at a time, and no trained model replaced unasked
+  if (cfg.out) await checkRunFolderWritable(cfg.out);
+  const lock = cfg.out ? await lockRunFolder(cfg.out) : null;
+  try {
+    if (cfg.out && !cfg.resume && !cfg.overwrite) await checkFreshRunFolder(cfg.out);
+    return await trainLocked(sets, cfg, progress);
+  } finally {
+    await lock?.release();
+  }
+}
+
+/** {@link train} from the model on, while the run folder is locked. */
+async function trainLocked(
+  sets: { train: KeypointDataset; validation: KeypointDataset },
+  cfg: TrainConfig,
+  progress: TrainProgress,
+): Promise<TrainResult> {
+  const { train: trainSet, validation: valSet } = sets;
   // ---- model, optimizer and state: fresh, or restored from the last checkpoint
   const ck = cfg.resume ? await loadCheckpoint(cfg.out!, cfg.model) : null;
   const model = ck
@@ -342,6 +388,7 @@ export async function train(
   if (ck) {
     const weights = tf.io.decodeWeights(ck.optimizer.data, ck.optimizer.specs);
     await optimizer.setWeights(adamStateInModelOrder(model, weights, cfg.out!));
+    restoreBetaPowers(optimizer, weights);
     tf.dispose(Object.values(weights)); // setWeights made variables sharing the data
     if (state.data.train !== trainSet.n || state.data.validation !== valSet.n) {
       console.warn(
@@ -466,7 +513,10 @@ export async function train(
 
       // ---- checkpoint (atomic), then report
       if (cfg.out) {
-        const optimizerWeights = adamStateForCheckpoint(model, await optimizer.getWeights());
+        const optimizerWeights = [
+          ...adamStateForCheckpoint(model, await optimizer.getWeights()),
+          ...betaPowers(optimizer),
+        ];
         const content: CheckpointContent = {
           best: best!,
           metadata: metadataFor(bestMetrics, state.finished),
