@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { DataError, UsageError } from "../lib/core/errors.ts";
+import { DataError, OutputError, UsageError } from "../lib/core/errors.ts";
 
 /** One option: its type, checks, default and help text. */
 export type OptionSpec =
@@ -83,12 +83,18 @@ export function parseArgs<const S extends Record<string, OptionSpec>>(
   return out as ParsedArgs<S>;
 }
 
+/** Plain decimal numbers only: `Number` also takes "0x10", "0b1", " 5 " and "1e3", which nobody means as a count. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const INTEGER = /^[+-]?\d+$/;
+
 function parseNumber(name: string, text: string, o: Extract<OptionSpec, { type: "number" }>): number {
   const v = Number(text);
-  if (text.trim() === "" || !Number.isFinite(v)) {
+  if (!DECIMAL.test(text) || !Number.isFinite(v)) {
     throw new UsageError(`--${name} expects a number, got "${text}"`);
   }
-  if (o.integer && !Number.isInteger(v)) throw new UsageError(`--${name} expects an integer, got ${text}`);
+  if (o.integer && (!INTEGER.test(text) || !Number.isSafeInteger(v))) {
+    throw new UsageError(`--${name} expects an integer, got ${text}`);
+  }
   if ((o.min !== undefined && v < o.min) || (o.max !== undefined && v > o.max)) {
     const range = `${o.min ?? "-∞"}..${o.max ?? "∞"}`;
     throw new UsageError(`--${name} = ${text} is out of range: expected ${range}`);
@@ -121,15 +127,19 @@ export function usage(command: string, summary: string, spec: Record<string, Opt
 
 /**
  * Runs a command's `main`, turning errors into exit codes: bad input (`UsageError`, `DataError`, a missing
- * file) prints `error: …` and exits 2; anything else prints its message and exits 1.
+ * file) prints `error: …` and exits 2; an `OutputError` (full disk, read-only folder) prints one line and
+ * exits 1; anything else prints its message and stack and exits 1.
  */
 export async function runCli(main: () => Promise<void>): Promise<void> {
   try {
     await main();
   } catch (e) {
     const badInput = e instanceof UsageError || e instanceof DataError || e instanceof Deno.errors.NotFound;
+    // A full disk or read-only folder is the user's to fix too: one line, no stack.
+    const explained = badInput || e instanceof OutputError ||
+      (e instanceof Error && e.name.endsWith("DivergedError"));
     console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
-    if (!badInput && e instanceof Error && !e.name.endsWith("DivergedError")) console.error(e.stack);
+    if (!explained && e instanceof Error) console.error(e.stack);
     Deno.exit(badInput ? 2 : 1);
   }
 }

@@ -12,10 +12,20 @@
  *
  * @module
  */
+import { DATASET_CACHE_DIR } from "../lib/data/dataset_cache_io.ts";
 import { parseArgs, runCli, usage } from "./args.ts";
 import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
 import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec_io.ts";
-import { comparisonTable, evaluate, perKeypointTable, predictWithFlipTta } from "../lib/evaluate/metrics.ts";
+import { DataError } from "../lib/core/errors.ts";
+import {
+  comparisonTable,
+  evaluate,
+  metricsByPart,
+  perKeypointTable,
+  predictWithFlipTta,
+} from "../lib/evaluate/metrics.ts";
+import { CASCADE_NAMES } from "../lib/face/framing.ts";
+import { splitLikeTraining } from "../lib/train/train_io.ts";
 import { loadKeypointModel } from "../lib/models/folder_io.ts";
 import { endToEndJson, endToEndTable, runEndToEnd } from "../lib/evaluate/end_to_end_io.ts";
 
@@ -45,6 +55,31 @@ const SPEC = {
     max: 2,
     description: "--end-to-end crop margin (default as in training)",
   },
+  split: {
+    type: "string",
+    choices: ["all", "training", "validation"],
+    default: "all",
+    description: "score only this part of the model's training split, re-made from its metadata",
+  },
+  refine: {
+    type: "number",
+    integer: true,
+    min: 0,
+    max: 5,
+    default: 0,
+    description: "--end-to-end: re-crop around the prediction and predict again, N rounds",
+  },
+  cache: {
+    type: "boolean",
+    default: true,
+    description: "--end-to-end: remember detections in outputs/cache/detections (--no-cache: detect again)",
+  },
+  detector: {
+    type: "string",
+    choices: ["default", "chain"],
+    default: "default",
+    description: "--end-to-end: the frontal Haar cascade, or the chain default → alt2 → profile",
+  },
 } as const;
 
 async function main(): Promise<void> {
@@ -63,24 +98,45 @@ async function main(): Promise<void> {
       data: args.data,
       limit: args.limit,
       margin: args.margin,
+      split: args.split === "all" ? undefined : args.split as "training" | "validation",
+      refine: args.refine,
+      flip: args.tta,
+      cascades: args.detector === "chain" ? CASCADE_NAMES : undefined,
+      cache: args.cache,
     });
+    if (report.n === 0) throw new DataError("no images to evaluate", { file: args.data });
     console.log(args.json ? endToEndJson(report) : endToEndTable(report));
     return;
   }
   const predictor = await loadKeypointModel(args.model);
-  const ds = await loadDataset(args.data, { limit: args.limit });
+  let ds = await loadDataset(args.data, { limit: args.limit, cacheDir: DATASET_CACHE_DIR });
+  // Metrics over nothing would print as nulls with exit 0: say why instead.
+  if (ds.n === 0) throw new DataError("no faces to evaluate (only a header?)", { file: args.data });
+  if (!ds.mask.includes(1)) {
+    throw new DataError(`none of the ${ds.n} faces has a labelled keypoint (a test.csv has none)`, {
+      file: args.data,
+    });
+  }
+  if (args.split !== "all") {
+    ds = splitLikeTraining(ds, predictor.metadata, args.split as "training" | "validation");
+  }
   const pred = args.tta
     ? await predictWithFlipTta(predictor, ds.images, ds.n)
     : await predictor.predict(ds.images, ds.n);
   const metrics = evaluate(pred, ds.keypoints);
+  const parts = metricsByPart(pred, ds);
   predictor.model.dispose();
   if (args.json) {
-    console.log(JSON.stringify(metrics));
+    console.log(JSON.stringify(parts ? { ...metrics, parts } : metrics));
     return;
   }
   const name = `${predictor.metadata.model}${args.tta ? " + flip TTA" : ""}`;
   console.log(`${ds.name}${ds.synthetic ? " (synthetic faces)" : ""}: ${ds.n} faces\n`);
-  console.log(comparisonTable([{ name, metrics }]) + "\n");
+  const rows = [
+    ...Object.entries(parts ?? {}).map(([part, m]) => ({ name: `${name} · ${part}`, metrics: m })),
+    { name, metrics },
+  ];
+  console.log(comparisonTable(rows) + "\n");
   console.log(perKeypointTable([{ name, metrics }]));
 }
 

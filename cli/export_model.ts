@@ -1,7 +1,8 @@
 /**
- * `deno task export-model --model DIR --out DIR [--float16]`: copies a trained model folder, optionally
- * storing its weights as float16 (half the size, still loadable by `tf.loadLayersModel`). This is how the
- * bundled `outputs/models/default` was made from a training run.
+ * `deno task export-model --model DIR --out DIR [--float16] [--overwrite]`: copies a trained model folder,
+ * optionally storing its weights as float16 (half the size, still loadable by `tf.loadLayersModel`). This is
+ * how the bundled `outputs/models/default` was made from a training run. A model already in `--out` is
+ * replaced only with `--overwrite`.
  *
  * Exit codes: 0 done, 2 bad input (no such model folder, bad option).
  *
@@ -18,6 +19,7 @@ const SPEC = {
   },
   out: { type: "string", required: true, description: "folder to write (replaced atomically)" },
   float16: { type: "boolean", description: "store the weights as float16" },
+  overwrite: { type: "boolean", description: "replace a model already in --out (else refused)" },
 } as const;
 
 async function main(): Promise<void> {
@@ -28,7 +30,10 @@ async function main(): Promise<void> {
     );
     return;
   }
-  const meta = await exportKeypointModel(args.model, args.out, { float16: args.float16 });
+  const meta = await exportKeypointModel(args.model, args.out, {
+    float16: args.float16,
+    overwrite: args.overwrite,
+  });
   let bytes = 0;
   for await (const e of Deno.readDir(args.out)) {
     if (e.isFile) bytes += (await Deno.stat(`${args.out}/${e.name}`)).size;

@@ -22,11 +22,20 @@ import { faceJson } from "../lib/face/types.ts";
 import { DEFAULT_MODEL_DIR } from "../lib/models/folder_io.ts";
 import { basename, extname, join } from "node:path";
 import { parseArgs, runCli, usage } from "./args.ts";
+import { checkWritableFolder } from "../lib/core/atomic_io.ts";
 import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
 import { createFaceDetector, DEFAULT_DETECTOR_OPTIONS } from "../lib/face/detect_io.ts";
 import { DataError, UsageError } from "../lib/core/errors.ts";
 import { loadKeypointModel, resolveModelDir } from "../lib/models/mod.ts";
-import { annotateResult, predictImageFile, type PredictionResult } from "../lib/face/predict_io.ts";
+import {
+  annotateResult,
+  DEFAULT_DETECTOR,
+  DEFAULT_FLIP,
+  DEFAULT_REFINE,
+  predictImageFile,
+  type PredictionResult,
+} from "../lib/face/predict_io.ts";
+import { createCascadeDetector } from "../lib/face/cascades_io.ts";
 import { DEFAULT_CROP_MARGIN } from "../lib/data/crop.ts";
 import { isVideoFile, VIDEO_EXTENSIONS } from "../lib/video/ffmpeg_io.ts";
 import { frameJson, predictVideoFile } from "../lib/video/pipeline_io.ts";
@@ -71,6 +80,25 @@ const SPEC = {
     min: 0,
     default: DEFAULT_DETECTOR_OPTIONS.minSize,
     description: "smallest face side in pixels",
+  },
+  refine: {
+    type: "number",
+    integer: true,
+    min: 0,
+    max: 5,
+    default: DEFAULT_REFINE,
+    description: "re-crop around the prediction and predict again, N rounds",
+  },
+  flip: {
+    type: "boolean",
+    default: DEFAULT_FLIP,
+    description: "average with the prediction on the mirrored crop (--no-flip: one prediction)",
+  },
+  detector: {
+    type: "string",
+    choices: ["default", "chain"],
+    default: DEFAULT_DETECTOR,
+    description: "the frontal Haar cascade, or the chain default → alt2 → profile (when one finds nothing)",
   },
   backend: { type: "string", choices: BACKEND_NAMES, description: "tfjs backend (default: best found)" },
   "every-n": {
@@ -169,24 +197,40 @@ async function main(): Promise<void> {
   }
   if (inputs.length === 0) throw new UsageError("no input files or folders (see --help)");
   await checkModelFolder(args.model);
+  if (args.images) await checkWritableFolder(args.out); // a read-only --out fails once, not per file
   await initBackend({ backend: args.backend });
   const predictor = await loadKeypointModel(args.model);
-  const detector = await createFaceDetector({
+  const detectorOptions = {
     scaleFactor: args["scale-factor"],
     minNeighbors: args["min-neighbors"],
     minSize: args["min-size"],
-  });
-  const files = await expandInputs(inputs);
+  };
+  const detector = args.detector === "chain"
+    ? await createCascadeDetector(detectorOptions)
+    : await createFaceDetector(detectorOptions);
+  const shot = { margin: args.margin, refine: args.refine, flip: args.flip };
   const used = new Set<string>();
   let failed = 0;
+  // Any failure on one file (bad data, or an engine error on it) is reported and the next file goes on.
   const report = (file: string, e: unknown) => {
-    if (!(e instanceof DataError)) throw e;
     failed++;
-    // The message starts with the file name already; the JSON line has it in "file".
-    const error = e.message.startsWith(`${file}: `) ? e.message.slice(file.length + 2) : e.message;
+    const message = e instanceof Error ? e.message : String(e);
+    // A DataError's message starts with the file name already; the JSON line has it in "file".
+    const error = message.startsWith(`${file}: `) ? message.slice(file.length + 2) : message;
     if (args.json) console.log(JSON.stringify({ file, error }));
-    else console.error(`error: ${e.message}`);
+    else console.error(`error: ${file}: ${error}`);
   };
+  const files: string[] = [];
+  let inputCount = 0;
+  for (const input of inputs) {
+    const found = await expandInputs([input]);
+    files.push(...found);
+    inputCount += Math.max(1, found.length);
+    if (found.length === 0) {
+      const kinds = [...IMAGE_EXTENSIONS, ...VIDEO_EXTENSIONS].join(" ");
+      report(input, new DataError(`no image or video files in this folder (looked for ${kinds})`));
+    }
+  }
   for (const file of files) {
     if (isVideoFile(file)) {
       try {
@@ -212,16 +256,16 @@ async function main(): Promise<void> {
       continue;
     }
     let result: PredictionResult;
+    let written = "";
     try {
-      result = await predictImageFile(file, detector, predictor, { margin: args.margin });
+      result = await predictImageFile(file, detector, predictor, shot);
+      if (args.images) {
+        written = outputPath(args.out, file, used);
+        await annotateResult(result, written, { labels: args.labels });
+      }
     } catch (e) {
       report(file, e);
       continue;
-    }
-    let written = "";
-    if (args.images) {
-      written = outputPath(args.out, file, used);
-      await annotateResult(result, written, { labels: args.labels });
     }
     if (args.json) console.log(resultJson(result));
     else {
@@ -233,7 +277,7 @@ async function main(): Promise<void> {
   predictor.model.dispose();
   if (failed > 0) {
     console.error(
-      `${failed} of ${files.length} input file${files.length === 1 ? "" : "s"} could not be read`,
+      `${failed} of ${inputCount} input${inputCount === 1 ? "" : "s"} could not be read`,
     );
     Deno.exit(1);
   }

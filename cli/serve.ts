@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { DEFAULT_MODEL_DIR } from "../lib/models/folder_io.ts";
+import { DEFAULT_MODEL_DIR, readKeypointModelFiles } from "../lib/models/folder_io.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, runCli, usage } from "./args.ts";
@@ -95,6 +95,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<Server> {
       : "pass a folder written by deno task train";
     throw new UsageError(`no keypoint model in ${model} (model.json not found): ${hint}`);
   }
+  await readKeypointModelFiles(model); // the page would load damaged weights without a word
   let bundle: Promise<string> | undefined;
   const build = () => {
     const p = bundleApp();
@@ -118,7 +119,15 @@ export async function startServer(opts: ServeOptions = {}): Promise<Server> {
   };
 
   const handler = async (req: Request): Promise<Response> => {
-    const path = decodeURIComponent(new URL(req.url).pathname);
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url).pathname);
+    } catch {
+      return new Response("bad request: malformed %-escape in the URL", {
+        status: 400,
+        headers: headers("text/plain"),
+      });
+    }
     try {
       if (path === "/" || path === "/index.html") {
         const html = await Deno.readTextFile(join(WEB, "index.html"));
@@ -143,11 +152,25 @@ export async function startServer(opts: ServeOptions = {}): Promise<Server> {
   };
 
   const { promise, resolve } = Promise.withResolvers<string>();
-  const server = Deno.serve({
-    port: opts.port ?? 8000,
-    hostname: opts.hostname ?? "127.0.0.1",
-    onListen: ({ hostname, port }) => resolve(`http://${hostname}:${port}/`),
-  }, handler);
+  const [port, hostname] = [opts.port ?? 8000, opts.hostname ?? "127.0.0.1"];
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({
+      port,
+      hostname,
+      onListen: ({ hostname, port }) => resolve(`http://${hostname}:${port}/`),
+    }, handler);
+  } catch (e) {
+    if (e instanceof Deno.errors.AddrInUse) {
+      throw new UsageError(
+        `port ${port} on ${hostname} is already in use: pass another --port (0: any free one)`,
+      );
+    }
+    if (e instanceof Deno.errors.AddrNotAvailable || e instanceof Deno.errors.PermissionDenied) {
+      throw new UsageError(`cannot listen on ${hostname}:${port}: ${(e as Error).message}`);
+    }
+    throw e;
+  }
   const url = await promise;
   opts.onListen?.(url);
   return { url, close: () => server.shutdown() };

@@ -1,21 +1,31 @@
 /**
  * `deno task train --model lenet|thesis-resnet|resnet50 --data DATASET [--epochs N] [--batch B]
- * [--backend webgpu|wasm|cpu] [--out DIR] [--resume]` and more (see `--help`): trains a model with a
- * progress bar on stderr, checkpoints after every epoch into `--out` (default `outputs/models/<model>`)
- * and prints the best validation metrics.
+ * [--backend webgpu|wasm|cpu] [--out DIR] [--resume | --overwrite]` and more (see `--help`): trains a model
+ * with a progress bar on stderr, checkpoints after every epoch into `--out` (default
+ * `outputs/models/<model>`) and prints the best validation metrics. A folder that already holds a model is
+ * refused unless `--resume` continues it or `--overwrite` replaces it.
  *
  * Exit codes: 0 done, 1 training failed (e.g. the loss diverged), 2 bad input.
  *
  * @module
  */
+import { DATASET_CACHE_DIR } from "../lib/data/dataset_cache_io.ts";
 import { parseArgs, runCli, usage } from "./args.ts";
 import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
-import { checkCheckpointModel, readCheckpointState } from "../lib/train/checkpoint_io.ts";
+import {
+  checkCheckpointModel,
+  checkFreshRunFolder,
+  checkRunFolderWritable,
+  readCheckpointState,
+} from "../lib/train/checkpoint_io.ts";
 import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec_io.ts";
+import { UsageError } from "../lib/core/errors.ts";
 import { comparisonTable } from "../lib/evaluate/metrics.ts";
 import { MODEL_NAMES } from "../lib/models/registry.ts";
 import { formatDuration, terminalProgress } from "../lib/train/progress_io.ts";
 import { train } from "../lib/train/train_io.ts";
+import { AUGMENTATIONS } from "../lib/augment/augment.ts";
+import { LOSS_NAMES, type LossName } from "../lib/train/train_step.ts";
 
 const SPEC = {
   model: { type: "string", choices: MODEL_NAMES, required: true, description: "architecture to train" },
@@ -41,6 +51,7 @@ const SPEC = {
   },
   out: { type: "string", description: "run folder (default outputs/models/<model>)" },
   resume: { type: "boolean", description: "continue from the checkpoint in --out" },
+  overwrite: { type: "boolean", description: "replace a model already in --out (else refused)" },
   seed: {
     type: "number",
     integer: true,
@@ -63,6 +74,21 @@ const SPEC = {
   },
   patience: { type: "number", integer: true, min: 0, default: 8, description: "early stopping, 0 = off" },
   augment: { type: "boolean", default: true, description: "on-the-fly augmentation (--no-augment: none)" },
+  augmentation: {
+    type: "string",
+    choices: ["default", "wild"],
+    default: "default",
+    description:
+      "which augmentation: the thesis-like default, or wild (±30°, framing, occlusion, blur, light)",
+  },
+  loss: { type: "string", choices: LOSS_NAMES, default: "mse", description: "training loss" },
+  schedule: {
+    type: "string",
+    choices: ["plateau", "cosine"],
+    default: "plateau",
+    description: "learning-rate schedule: reduce on plateau, or cosine down to --min-lr over --epochs",
+  },
+  "min-lr": { type: "number", min: 0, max: 1, default: 1e-6, description: "the schedules' lowest rate" },
   "drop-incomplete": { type: "boolean", description: "keep only faces with all 15 keypoints (the thesis)" },
   limit: { type: "number", integer: true, min: 1, description: "read at most N faces" },
 } as const;
@@ -77,16 +103,19 @@ async function main(): Promise<void> {
   // Fail fast, before loading data: a resume of another model's run.
   const previous = await readCheckpointState(out);
   if (args.resume && previous) checkCheckpointModel(out, previous, args.model);
+  if (args.resume && args.overwrite) throw new UsageError("--resume and --overwrite exclude each other");
+  await checkRunFolderWritable(out);
+  if (!args.resume && !args.overwrite) await checkFreshRunFolder(out);
   if (!args.resume && previous) {
     console.error(
-      `note: ${out} holds a run (${previous.model}, epoch ${previous.epoch}); it will be replaced (--resume continues it)`,
+      `note: ${out} holds a run (${previous.model}, epoch ${previous.epoch}); replacing it (--overwrite)`,
     );
   }
   if (args.resume && !previous) console.error(`note: no checkpoint in ${out}; starting a fresh run`);
 
   const backend = await initBackend({ backend: args.backend });
   console.error(`backend: ${backend.backend}`);
-  const ds = await loadDataset(args.data, { limit: args.limit });
+  const ds = await loadDataset(args.data, { limit: args.limit, cacheDir: DATASET_CACHE_DIR });
   const result = await train(ds, {
     model: args.model,
     epochs: args.epochs,
@@ -95,10 +124,14 @@ async function main(): Promise<void> {
     validation: args.validation,
     earlyStopping: args.patience,
     seed: args.seed,
-    augment: args.augment ? undefined : null,
+    augment: args.augment ? AUGMENTATIONS[args.augmentation as keyof typeof AUGMENTATIONS]() : null,
+    loss: args.loss as LossName,
+    schedule: args.schedule as "plateau" | "cosine",
+    minLr: args["min-lr"],
     completeOnly: args["drop-incomplete"],
     out,
     resume: args.resume && previous !== null,
+    overwrite: args.overwrite,
     command: ["deno task train", ...Deno.args].join(" "),
   }, terminalProgress());
 

@@ -447,3 +447,34 @@ Deno.test({
     assert.ok(keypoints.every((v, i) => Number.isNaN(v) === (mask[i] === 0)));
   },
 });
+
+Deno.test("readKaggleCsv / readKaggleLabels: a keypoint far outside the 96-pixel face is refused, naming row and column", async () => {
+  await withTempDir(async (dir) => {
+    const header = [...KEYPOINT_COLUMNS, "Image"].join(",");
+    const row = (values: string[]) => [...values, pixelText(PIXELS)].join(",");
+    const fine = KEYPOINT_COLUMNS.map(() => "48");
+    for (const [bad, column] of [["1e6", 3], ["-40", 0], ["121", 29]] as const) {
+      const values = [...fine];
+      values[column] = bad;
+      const file = `${dir}/bad.csv`;
+      await Deno.writeTextFile(file, [header, row(fine), row(values)].join("\n") + "\n");
+      for (const read of [readKaggleCsv, readKaggleLabels]) {
+        await assert.rejects(read(file), (e: unknown) => {
+          assert.ok(e instanceof DataError);
+          assert.equal(
+            e.message,
+            `${file}, row 3, column ${KEYPOINT_COLUMNS[column]}: keypoint value ${
+              Number(bad)
+            } lies outside ` +
+              "the image (96 pixels; allowed -24 … 120)",
+          );
+          return true;
+        });
+      }
+    }
+    // Up to a quarter of the face beyond each edge is still a keypoint (a face cut by the frame).
+    const edges = KEYPOINT_COLUMNS.map((_, c) => (c % 2 === 0 ? "-24" : "120"));
+    await Deno.writeTextFile(`${dir}/edge.csv`, [header, row(edges)].join("\n") + "\n");
+    assert.equal((await readKaggleCsv(`${dir}/edge.csv`)).n, 1);
+  });
+});

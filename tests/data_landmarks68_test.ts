@@ -277,3 +277,46 @@ Deno.test("readPtsFolder: bad .pts files, a .pts with no image and an empty fold
     );
   });
 });
+
+Deno.test("readLandmarks68Folder / readPtsFolder: a landmark far outside its image is refused, naming file, row and column", async () => {
+  await withTempDir(async (dir) => {
+    const far = gridLandmarks();
+    far[2 * 5 + 1] = 1e6; // y of point 5, on a 160×120 image
+    await writeUdacityFixture(dir, [["a.png", gridLandmarks()], ["b.png", far]]);
+    await writeDotImage(`${dir}/training/a.png`, 50, 50);
+    await writeDotImage(`${dir}/training/b.png`, 50, 50);
+    const csv = `${dir}/training_frames_keypoints.csv`;
+    const e = await rejectsWithDataError(() => readLandmarks68Folder(dir, "training"));
+    assertEquals(
+      e.message,
+      `${csv}, row 3, column y5: keypoint value 1000000 lies outside the image (120 pixels; allowed -40 … 160)`,
+    );
+
+    const negative = gridLandmarks();
+    negative[0] = -60; // x of point 0, more than 40 px left of the image
+    await Deno.mkdir(`${dir}/pts`);
+    await writeDotImage(`${dir}/pts/face.png`, 50, 50);
+    await Deno.writeTextFile(`${dir}/pts/face.pts`, ptsText(negative, true));
+    await rejectsWithDataError(
+      () => readPtsFolder(`${dir}/pts`),
+      `${dir}/pts/face.pts, column x0: keypoint value -60 lies outside the image (160 pixels; allowed -40 … 200)`,
+    );
+  });
+});
+
+Deno.test("readPtsFolder: images without a .pts are named in a note, not skipped silently", async () => {
+  await withTempDir(async (dir) => {
+    await writeDotImage(`${dir}/face.png`, 50, 50);
+    await Deno.writeTextFile(`${dir}/face.pts`, ptsText(gridLandmarks(), true));
+    await writeDotImage(`${dir}/lonely.png`, 50, 50);
+    const notes: string[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => void notes.push(args.join(" "));
+    try {
+      assertEquals((await readPtsFolder(dir)).n, 1);
+    } finally {
+      console.warn = warn;
+    }
+    assertEquals(notes, [`note: ${dir}: 1 image(s) without a .pts file left out (lonely.png)`]);
+  });
+});

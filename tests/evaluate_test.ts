@@ -1,10 +1,11 @@
 import { assertAlmostEquals } from "./_assert.ts";
 import assert from "node:assert/strict";
-import { KEYPOINT_NAMES, NUM_COORDS } from "../lib/core/constants.ts";
+import { KEYPOINT_COLUMNS, KEYPOINT_NAMES, NUM_COORDS } from "../lib/core/constants.ts";
 import { PIXELS } from "../lib/core/constants.ts";
 import { comparisonTable, evaluate, predictWithFlipTta } from "../lib/evaluate/metrics.ts";
 import { flipImages, flipKeypoints } from "../lib/core/flip.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
+import { runScript } from "./_cli.ts";
 
 const throwsWith = (fn: () => unknown, cls: ErrorConstructor, text = "") =>
   assert.throws(fn, (e: unknown) => e instanceof cls && e.message.includes(text));
@@ -30,6 +31,8 @@ Deno.test("evaluate: hand-computed RMSE, NME and PCK for two faces", () => {
   // Thresholds 2 px and 4 px: face 1's 15 points miss both, face 2's 15 points meet both.
   assert.deepEqual(m.pck_05, 0.5);
   assert.deepEqual(m.pck_10, 0.5);
+  // Face 1's NME 0.125 is above 0.10, face 2's 0 is not: half the faces fail.
+  assert.deepEqual(m.failure_rate_10, 0.5);
   // Per keypoint: x errors 3, 0 and y errors 4, 0 → sqrt((9 + 16) / 4) = 2.5 for every keypoint.
   assert.deepEqual(Object.keys(m.per_keypoint_rmse_px), [...KEYPOINT_NAMES]);
   for (const v of Object.values(m.per_keypoint_rmse_px)) assertAlmostEquals(v, 2.5, 1e-9);
@@ -135,4 +138,39 @@ Deno.test("comparisonTable: one markdown row per model", () => {
   assert.ok(lines[0].includes("RMSE (px)"));
   assert.deepEqual(lines[2], "| lenet | 1 | 0.000 | 0.0000 | 1.000 | 1.000 |");
   assert.ok(lines[3].startsWith("| thesis-resnet | 1 | 0.000 | – |"), lines[3]);
+});
+
+Deno.test("deno task evaluate: a header-only CSV, one without labels, or no images end to end exits 2 naming the data", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const header = [...KEYPOINT_COLUMNS, "Image"].join(",");
+    const headerOnly = `${dir}/header_only.csv`, unlabelled = `${dir}/unlabelled.csv`;
+    await Deno.writeTextFile(headerOnly, header + "\n");
+    const pixels = Array.from({ length: 96 * 96 }, () => "128").join(" ");
+    await Deno.writeTextFile(
+      unlabelled,
+      `${header}\n${KEYPOINT_COLUMNS.map(() => "").join(",")},${pixels}\n`,
+    );
+    const BUNDLED_MODEL = new URL("../outputs/models/default", import.meta.url).pathname;
+    // A 68-landmark folder whose CSV holds only its header, for --end-to-end.
+    await Deno.mkdir(`${dir}/frames/test`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/frames/test_frames_keypoints.csv`, ",0,1\n");
+    for (
+      const [file, text, extra] of [
+        [headerOnly, "no faces to evaluate", []],
+        [unlabelled, "has a labelled keypoint", []],
+        [`${dir}/frames:test`, "no images to evaluate", ["--end-to-end"]],
+      ] as const
+    ) {
+      const { code, stdout, stderr } = await runScript("evaluate", [
+        ...["--backend", "cpu", "--json", ...extra, "--model", BUNDLED_MODEL, "--data", file],
+      ]);
+      const err = stderr.trim().split("\n").at(-1)!; // after tfjs's banner
+      assert.equal(code, 2, err);
+      assert.equal(stdout, "", "no metrics printed");
+      assert.ok(err.startsWith(`error: ${file}: `) && err.includes(text), err);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -69,3 +69,25 @@ Deno.test("exportKeypointModel: float32 copy is bit-identical, and a missing sou
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("exportKeypointModel: re-exporting a float16 model keeps it float16 and says so, with or without --float16", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const model = createModel("lenet", { seed: 2 });
+    const src = join(dir, "src"), half = join(dir, "half");
+    await saveKeypointModel(src, model, makeMetadata("lenet", model));
+    model.dispose();
+    await exportKeypointModel(src, half, { float16: true });
+    const halfBytes = await Deno.readFile(join(half, "weights.bin"));
+    for (const float16 of [false, true]) {
+      const again = join(dir, `again-${float16}`);
+      const meta = await exportKeypointModel(half, again, { float16 });
+      assert.equal(meta.export?.weights, "float16");
+      assert.deepEqual(await Deno.readFile(join(again, "weights.bin")), halfBytes);
+      const saved = JSON.parse(await Deno.readTextFile(join(again, "metadata.json")));
+      assert.equal(saved.export.weights, "float16");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

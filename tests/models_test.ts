@@ -32,7 +32,12 @@ Deno.test("normalise maps 0, 48, 96 px to -1, 0, 1 and denormalise inverts it", 
 });
 
 Deno.test("createModel: parameter counts and output shape [null, 30] of every model", () => {
-  const expected = { "lenet": 6_508_202, "thesis-resnet": 2_351_198, "resnet50": 23_642_910 };
+  const expected = {
+    "lenet": 6_508_202,
+    "thesis-resnet": 2_351_198,
+    "resnet50": 23_642_910,
+    "resnet18-slim": 1_490_414,
+  };
   for (const name of MODEL_NAMES) {
     const model = createModel(name, { seed: 0 });
     try {

@@ -378,7 +378,21 @@ Deno.test("deno task predict --json: one line per file, errors as lines, exit st
   await Deno.copyFile(ASTRONAUT, join(inputs, "astronaut.png"));
   await Deno.writeTextFile(join(inputs, "readme.txt"), "skipped: a folder expands to its images only\n");
 
-  const run = await runPredict(["--model", model, "--out", out, "--json", corrupt, inputs, text]);
+  const run = await runPredict([
+    "--model",
+    model,
+    "--out",
+    out,
+    "--json",
+    "--refine",
+    "0",
+    "--no-flip",
+    "--detector",
+    "default",
+    corrupt,
+    inputs,
+    text,
+  ]);
   assertEquals(run.code, 1, run.stderr);
   const [first, astro, noFace, last] = run.lines.map((l) => JSON.parse(l));
   assertEquals(run.lines.length, 4, run.lines.join("\n"));
@@ -407,4 +421,44 @@ Deno.test("deno task predict --json: one line per file, errors as lines, exit st
   assertEquals(noModel.code, 2);
   assert(noModel.stderr.includes("no keypoint model"), noModel.stderr);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("deno task predict: a folder with no images is reported, not silently skipped", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const model = join(dir, "model"), empty = join(dir, "holiday");
+    await saveConstantModel(model);
+    await Deno.mkdir(empty);
+    await Deno.writeTextFile(join(empty, "notes.txt"), "no photos here\n");
+    const run = await runPredict(["--model", model, "--json", "--no-images", empty]);
+    assertEquals(run.code, 1, run.stderr);
+    assertEquals(run.lines.length, 1);
+    const line = JSON.parse(run.lines[0]);
+    assertEquals(line.file, empty);
+    assert(line.error.startsWith("no image or video files in this folder"), line.error);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readGray: a JPEG or PNG cut short at 95 % says it is truncated, in one line", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const source of [`${PORTRAITS}grace_hopper.jpg`, ASTRONAUT]) {
+      const bytes = await Deno.readFile(source);
+      const cut = join(dir, `cut${source.slice(source.lastIndexOf("."))}`);
+      await Deno.writeFile(cut, bytes.subarray(0, Math.floor(bytes.length * 0.95)));
+      await assert.rejects(readGray(cut), (e: unknown) => {
+        assert(e instanceof DataError);
+        assert(
+          e.message.startsWith(`${cut}: image failed to decode: the file is truncated or damaged (`),
+          e.message,
+        );
+        assert(!e.message.includes("\n"), e.message);
+        return true;
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

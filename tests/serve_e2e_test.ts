@@ -11,6 +11,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { chromium } from "playwright-core";
 import { bundleApp, startServer } from "../cli/serve.ts";
+import { DataError, UsageError } from "../lib/core/errors.ts";
 import { makeMetadata, normalise, saveKeypointModel } from "../lib/models/mod.ts";
 import { meanFaceInCrop } from "../lib/face/track.ts";
 import { framesFromImages, writeY4m } from "./_video_fixtures.ts";
@@ -59,6 +60,40 @@ Deno.test("serve: a missing model folder is a clear error", async () => {
     () => startServer({ port: 0, model: "/nonexistent/model" }),
     /no keypoint model in \/nonexistent/,
   );
+});
+
+Deno.test("serve: a model folder with damaged weights is refused before serving, naming the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const name of ["model.json", "metadata.json"]) {
+      await Deno.copyFile(join(DEFAULT_MODEL, name), join(dir, name));
+    }
+    const weights = await Deno.readFile(join(DEFAULT_MODEL, "weights.bin"));
+    await Deno.writeFile(join(dir, "weights.bin"), weights.subarray(0, weights.length - 1000));
+    await assert.rejects(
+      () => startServer({ port: 0, model: dir }),
+      (e: unknown) => e instanceof DataError && e.message.startsWith(`${join(dir, "weights.bin")}: holds`),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("serve: a malformed URL is a 400, and a port in use is a clear error", async () => {
+  const server = await startServer({ port: 0, model: DEFAULT_MODEL });
+  try {
+    const res = await fetch(new URL("/%zz", server.url));
+    assert.equal(res.status, 400);
+    assert.match(await res.text(), /malformed/);
+    const port = Number(new URL(server.url).port);
+    await assert.rejects(
+      () => startServer({ port, model: DEFAULT_MODEL }),
+      (e: unknown) =>
+        e instanceof UsageError && e.message.includes(`port ${port} on 127.0.0.1 is already in use`),
+    );
+  } finally {
+    await server.close();
+  }
 });
 
 Deno.test({

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { completeOnly } from "../lib/data/dataset.ts";
 import { randomSplit } from "../lib/data/split.ts";
 import { syntheticDataset } from "../lib/data/synthetic.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";
-import { UsageError } from "../lib/core/errors.ts";
+import { DataError, OutputError, UsageError } from "../lib/core/errors.ts";
 import { loadKeypointModel } from "../lib/models/folder_io.ts";
 import { notebookProgress, terminalProgress } from "../lib/train/progress_io.ts";
 import {
@@ -256,11 +257,17 @@ Deno.test("parseArgs: typed values, --no-flag, --name=value, and UsageErrors", a
   } as const;
   const args = parseArgs(["--model", "b", "--epochs=3", "--no-augment"], spec);
   assert.deepEqual(args, { help: false, model: "b", epochs: 3, augment: false, out: undefined });
+  const lr = { lr: { type: "number", description: "" } } as const;
+  assert.deepEqual([parseArgs(["--lr", "1e-3"], lr).lr, parseArgs(["--lr", "-.5"], lr).lr], [1e-3, -0.5]);
   for (
     const [argv, text] of [
       [["--model", "c"], 'unknown value "c"'],
       [["--model", "a", "--epochs", "0"], "out of range"],
       [["--model", "a", "--epochs", "2.5"], "integer"],
+      [["--model", "a", "--epochs", "1e3"], "expects an integer, got 1e3"],
+      [["--model", "a", "--epochs", "0x10"], 'expects a number, got "0x10"'],
+      [["--model", "a", "--epochs", " 5"], 'expects a number, got " 5"'],
+      [["--model", "a", "--epochs", "Infinity"], "expects a number"],
       [["--model", "a", "--epochs"], "needs a value"],
       [["--model", "a", "--wat"], "unknown option --wat"],
       [[], "--model is required"],
@@ -342,5 +349,179 @@ Deno.test("cli: train then evaluate --json on a few synthetic faces", async () =
     const metrics = JSON.parse(e.stdout);
     assert.equal(metrics.n, 5);
     assert.ok(metrics.rmse_px > 0 && "left_eye_center" in metrics.per_keypoint_rmse_px);
+  });
+});
+
+Deno.test("train: a folder holding a model is refused unless resumed or overwritten", async () => {
+  await withTempDir(async (dir) => {
+    const out = join(dir, "run");
+    (await train(data, { ...base, epochs: 2, out }, quiet)).model.dispose();
+    const trained = await Deno.readFile(join(out, "weights.bin"));
+    await assert.rejects(
+      train(data, { ...base, seed: 8, epochs: 1, out }, quiet),
+      (e: unknown) =>
+        e instanceof UsageError &&
+        e.message === `${out} already holds a run of tiny (epoch 2): pass --resume to continue it, ` +
+            "--overwrite to replace it, or another --out",
+    );
+    assert.deepEqual(await Deno.readFile(join(out, "weights.bin")), trained, "the trained model is intact");
+    (await train(data, { ...base, seed: 8, epochs: 1, out, overwrite: true }, quiet)).model.dispose();
+    assert.notDeepEqual(await Deno.readFile(join(out, "weights.bin")), trained);
+
+    // The command line says so before loading any data.
+    const c = await cli("cli/train.ts", "--model", "lenet", "--data", "synthetic:4", "--out", out);
+    assert.equal(c.code, 2, c.stderr);
+    assert.match(c.stderr.trim(), /^error: .* already holds a run of tiny \(epoch 1\): pass --resume/);
+    assert.equal(c.stderr.trim().split("\n").length, 1, c.stderr);
+  });
+});
+
+Deno.test("train: two runs into one folder: the second is refused while the first holds the lock", async () => {
+  await withTempDir(async (dir) => {
+    const out = join(dir, "run");
+    const runs = await Promise.allSettled([
+      train(data, { ...base, epochs: 2, out }, quiet),
+      train(data, { ...base, seed: 9, epochs: 2, out }, quiet),
+    ]);
+    const done = runs.filter((r) => r.status === "fulfilled");
+    const refused = runs.filter((r) => r.status === "rejected");
+    assert.deepEqual([done.length, refused.length], [1, 1]);
+    done.forEach((r) => r.value.model.dispose());
+    const reason = refused[0].reason;
+    assert.ok(
+      reason instanceof UsageError && /is in use by another training run \(pid \d+/.test(reason.message),
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["run"], "lock released, no leftovers");
+
+    // A lock left by a process that has ended (SIGKILL) is taken over.
+    const ended = new Deno.Command("true").spawn();
+    await ended.status;
+    const lock = join(dir, "run.lock");
+    await Deno.writeTextFile(lock, JSON.stringify({ pid: ended.pid, host: hostname(), since: "" }));
+    (await train(data, { ...base, epochs: 1, out, overwrite: true }, quiet)).model.dispose();
+    await assert.rejects(Deno.stat(lock), Deno.errors.NotFound);
+  });
+});
+
+/** Mounts a tmpfs at `dir` with `options` (e.g. "size=400k", "ro"); false where mounting is not allowed. */
+async function mountTmpfs(dir: string, options: string): Promise<boolean> {
+  await Deno.mkdir(dir, { recursive: true });
+  const { code } = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", options, "tmpfs", dir],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => ({ code: -1 }));
+  return code === 0;
+}
+
+async function unmount(dir: string): Promise<void> {
+  await new Deno.Command("umount", { args: [dir], stdout: "null", stderr: "null" }).output();
+}
+
+Deno.test("train, predict: an --out that is a file or read-only fails before any work, in one line", async () => {
+  await withTempDir(async (dir) => {
+    let batches = 0;
+    const counting = { onBatch: () => void batches++ };
+    const file = join(dir, "notes.txt");
+    await Deno.writeTextFile(file, "mine\n");
+    await assert.rejects(
+      train(data, { ...base, epochs: 1, out: file }, counting),
+      (e: unknown) =>
+        e instanceof UsageError && e.message === `${file} is a file, not a run folder: pass another --out`,
+    );
+    assert.equal(await Deno.readTextFile(file), "mine\n");
+
+    const readOnly = join(dir, "ro");
+    if (!(await mountTmpfs(readOnly, "ro,size=64k"))) {
+      return console.warn("mount not allowed: read-only case skipped");
+    }
+    try {
+      await assert.rejects(
+        train(data, { ...base, epochs: 1, out: join(readOnly, "run") }, counting),
+        (e: unknown) =>
+          e instanceof OutputError && /^cannot write in .*ro: Read-only file system/.test(e.message),
+      );
+      const c = await cli(
+        "cli/train.ts",
+        "--model",
+        "lenet",
+        "--data",
+        "synthetic:4",
+        "--out",
+        join(readOnly, "run"),
+      );
+      assert.equal(c.code, 1, c.stderr);
+      assert.match(c.stderr.trim(), /^error: cannot write in .*ro: Read-only file system[^\n]*$/);
+      const portrait = new URL("../data/portraits/astronaut.png", import.meta.url).pathname;
+      const p = await cli("cli/predict.ts", "--out", join(readOnly, "predictions"), portrait);
+      assert.equal(p.code, 1, p.stderr);
+      assert.match(p.stderr.trim(), /^error: cannot write in .*predictions: Read-only file system[^\n]*$/);
+    } finally {
+      await unmount(readOnly);
+    }
+    assert.equal(batches, 0);
+  });
+});
+
+Deno.test("train: a disk that fills up mid-run stops with one line and keeps the last saved epoch", async () => {
+  await withTempDir(async (dir) => {
+    const disk = join(dir, "disk");
+    // One checkpoint of the tiny model takes ≈270 KiB; replacing it needs room for two.
+    if (!(await mountTmpfs(disk, "size=400k"))) return console.warn("mount not allowed: test skipped");
+    try {
+      const out = join(disk, "run");
+      await assert.rejects(
+        train(data, { ...base, epochs: 3, out }, quiet),
+        (e: unknown) =>
+          e instanceof OutputError &&
+          /^cannot save epoch 2: No space left on device.*; .*run keeps epoch 1$/.test(e.message),
+      );
+      const state = JSON.parse(await Deno.readTextFile(join(out, "checkpoint", "state.json")));
+      assert.equal(state.epoch, 1);
+      assert.deepEqual([...Deno.readDirSync(disk)].map((e) => e.name), ["run"], "no temporary folder left");
+      (await loadKeypointModel(out)).model.dispose();
+    } finally {
+      await unmount(disk);
+    }
+  });
+});
+
+Deno.test("train: a run resumed after epoch 1 or 3 equals an uninterrupted one bit for bit", async () => {
+  await withTempDir(async (dir) => {
+    const cfg = { ...base, augment: undefined, earlyStopping: 0 };
+    const straight = await train(data, { ...cfg, epochs: 5 }, quiet);
+    const weightsOf = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
+    for (const stopAt of [1, 3]) {
+      const out = join(dir, `run${stopAt}`);
+      (await train(data, { ...cfg, epochs: stopAt, out }, quiet)).model.dispose();
+      const resumed = await train(data, { ...cfg, epochs: 5, out, resume: true }, quiet);
+      assert.equal(resumed.resumedFrom, stopAt);
+      assert.deepEqual(resumed.history.map((e) => e.loss), straight.history.map((e) => e.loss));
+      assert.equal(resumed.bestEpoch, straight.bestEpoch);
+      assert.deepEqual(weightsOf(resumed.model), weightsOf(straight.model), `resumed after epoch ${stopAt}`);
+      resumed.model.dispose();
+    }
+    straight.model.dispose();
+  });
+});
+
+Deno.test("train --resume: a damaged checkpoint file is refused, naming it, and left as it was", async () => {
+  await withTempDir(async (dir) => {
+    const out = join(dir, "run");
+    (await train(data, { ...base, epochs: 1, out }, quiet)).model.dispose();
+    for (const name of ["optimizer.bin", "weights.bin"]) {
+      const file = join(out, "checkpoint", name);
+      const good = await Deno.readFile(file);
+      const damaged = good.slice(0, good.length - 100);
+      await Deno.writeFile(file, damaged);
+      await assert.rejects(
+        train(data, { ...base, epochs: 2, out, resume: true }, quiet),
+        (e: unknown) =>
+          e instanceof DataError && e.message.startsWith(`${file}: holds ${damaged.length} bytes`),
+      );
+      assert.deepEqual(await Deno.readFile(file), damaged);
+      await Deno.writeFile(file, good);
+    }
+    (await train(data, { ...base, epochs: 2, out, resume: true }, quiet)).model.dispose();
   });
 });

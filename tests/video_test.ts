@@ -227,3 +227,48 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "openVideoWriter: Ctrl-C while a video is being written leaves no .tmp file behind",
+  ignore: !HAVE_FFMPEG,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const video = new URL("../lib/video/ffmpeg_io.ts", import.meta.url).href;
+      const script = join(dir, "writer.ts");
+      await Deno.writeTextFile(
+        script,
+        `import { openVideoWriter } from "${video}";\n` +
+          `const w = await openVideoWriter(${JSON.stringify(join(dir, "clip.mp4"))}, ` +
+          `{ width: 64, height: 48, fps: 10 });\n` +
+          `for (let i = 0; i < 80; i++) await w.write(new Uint8Array(64 * 48 * 3).fill(i * 3));\n` +
+          `console.log("writing");\nawait new Promise(() => setInterval(() => {}, 1000));\n`,
+      );
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--config", new URL("../deno.json", import.meta.url).pathname, script],
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let out = "";
+      while (!out.includes("writing")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        out += value;
+      }
+      // FFmpeg creates its output once the encoder has started.
+      const partial = () => [...Deno.readDirSync(dir)].some((e) => e.name.endsWith(".tmp"));
+      for (let i = 0; i < 100 && !partial(); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(partial(), "a partial file while writing");
+      child.kill("SIGINT");
+      const status = await child.status;
+      reader.releaseLock();
+      await child.stdout.cancel().catch(() => {});
+      await child.stderr.cancel();
+      assert.equal(status.code, 130);
+      assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["writer.ts"]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

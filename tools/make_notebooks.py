@@ -258,6 +258,7 @@ const result = await train(nb.ds, {{
   model: MODEL,
   epochs: nb.pick(EPOCHS, QUICK_EPOCHS),
   out: nb.modelDir(MODEL),{train_extra}
+  overwrite: true, // each run of the notebook trains afresh
 }}, notebookProgress());
 `best epoch ${{result.bestEpoch}} of ${{result.history.length}} (${{result.stoppedBy}})`;
 """),

@@ -383,6 +383,37 @@ export function gaussianBlur(opts: { p?: number; sigma?: readonly [number, numbe
   };
 }
 
+/**
+ * Occlusion (random erasing): a rectangle whose sides are drawn from `size` (fractions of the frame, default
+ * 0.15–0.4) is filled with one random gray level. Keypoints keep their labels: a hand, a microphone or
+ * hair over the face hides a feature, and the net should still place it from the rest of the face.
+ */
+export function occlusion(opts: { p?: number; size?: readonly [number, number] } = {}): PixelTransform {
+  const p = checkP("occlusion", opts.p ?? 0.3);
+  const [lo, hi] = toRange("occlusion", "size", opts.size ?? [0.15, 0.4], 0);
+  if (hi > 1) throw new UsageError(`occlusion: size is a fraction of the frame, at most 1, got ${hi}`);
+  return {
+    kind: "pixel",
+    name: "occlusion",
+    p,
+    config: { p, size: [lo, hi] },
+    draw: (rng) => {
+      const w = Math.max(1, Math.round(rng.uniform(lo, hi) * IMAGE_SIZE));
+      const h = Math.max(1, Math.round(rng.uniform(lo, hi) * IMAGE_SIZE));
+      return {
+        x: rng.int(IMAGE_SIZE - w + 1),
+        y: rng.int(IMAGE_SIZE - h + 1),
+        w,
+        h,
+        value: rng.uniform(0, 1),
+      };
+    },
+    applyImage(image, { x, y, w, h, value }) {
+      for (let r = y; r < y + h; r++) image.fill(value, r * IMAGE_SIZE + x, r * IMAGE_SIZE + x + w);
+    },
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Resampling
 // ---------------------------------------------------------------------------------------------------------
@@ -738,6 +769,30 @@ export function defaultAugmentation(): Augmenter {
     contrast({ p: 0.5, range: [0.8, 1.2] }),
   ], { fill: "edge", keepEyes: true, maxRetries: 10 });
 }
+
+/**
+ * Augmentation for faces in the wild (the `resnet18-slim` recipe): flips; rotations up to ±30° (in-the-wild
+ * faces tilt that far); scale 0.8–1.25 and shift ±10 % together, which covers how a detector's crop sits
+ * around the landmark box (see `lib/framing.ts` for the measured spread); occlusion, blur, noise and
+ * brightness, contrast and gamma for lighting. Edges replicated; eye centres kept in frame.
+ */
+export function wildAugmentation(): Augmenter {
+  return compose([
+    horizontalFlip({ p: 0.5 }),
+    rotate({ p: 0.7, limit: 30 }),
+    scale({ p: 0.8, range: [0.8, 1.25] }),
+    shift({ p: 0.8, limit: 0.1 }),
+    brightness({ p: 0.5, limit: 0.2 }),
+    contrast({ p: 0.5, range: [0.7, 1.3] }),
+    gamma({ p: 0.3, range: [0.7, 1.5] }),
+    gaussianBlur({ p: 0.3, sigma: [0.3, 1.5] }),
+    gaussianNoise({ p: 0.2, std: [0.01, 0.03] }),
+    occlusion({ p: 0.3 }),
+  ], { fill: "edge", keepEyes: true, maxRetries: 10 });
+}
+
+/** The augmentations by name, as the CLI's `--augmentation` takes them. */
+export const AUGMENTATIONS = { default: defaultAugmentation, wild: wildAugmentation } as const;
 
 /**
  * Augments faces `0..n−1` of a batch on the fly (one independent draw per face, in order); returns new

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
+import { OutputError } from "./errors.ts";
 
 function tempPath(path: string): string {
   return `${path}.${Deno.pid}-${crypto.randomUUID().slice(0, 8)}.tmp`;
@@ -47,4 +48,21 @@ export async function writeFileAtomicWith(
     await Deno.remove(tmp).catch(() => {});
     throw e;
   }
+}
+
+/**
+ * Checks, before any long work, that files can be created in folder `dir` (made if missing): a read-only
+ * folder, a file in the way or a full disk then fail at once with an {@link OutputError} naming `dir`,
+ * not after the first epoch or image.
+ */
+export async function checkWritableFolder(dir: string): Promise<void> {
+  const probe = join(dir, `.write-test-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`);
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeFile(probe, new Uint8Array(4096));
+  } catch (e) {
+    await Deno.remove(probe).catch(() => {});
+    throw new OutputError(`cannot write in ${dir}: ${(e as Error).message}`);
+  }
+  await Deno.remove(probe);
 }

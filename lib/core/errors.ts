@@ -37,3 +37,14 @@ export class UsageError extends Error {
     this.name = "UsageError";
   }
 }
+
+/**
+ * An output could not be written (a read-only folder, a full disk, a file where a folder should be). The
+ * message says what was kept; nothing the user had is lost.
+ */
+export class OutputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "OutputError";
+  }
+}

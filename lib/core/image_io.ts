@@ -23,6 +23,12 @@ import { DataError } from "./errors.ts";
 import { writeFileAtomic } from "./atomic_io.ts";
 import type { RawImage } from "./image.ts";
 
+/**
+ * The largest image the readers decode, in pixels (200 megapixels: the biggest phone photos; their RGB
+ * copy takes 600 MB). Larger files are refused with a `DataError` instead of exhausting memory.
+ */
+export const MAX_IMAGE_PIXELS = 200_000_000;
+
 /** Options for the readers. */
 export interface ReadImageOptions {
   /** Apply the EXIF orientation tag (default true, like OpenCV's `imread`). */
@@ -83,7 +89,10 @@ async function decode(path: string, channels: 1 | 3, opts: ReadImageOptions): Pr
   }
   try {
     // "b-w" and "srgb" are 8-bit colourspaces, so 16-bit inputs come out scaled to 0..255.
-    const { data, info } = await sharp(bytes, { autoOrient: opts.autoOrient ?? true })
+    const { data, info } = await sharp(bytes, {
+      autoOrient: opts.autoOrient ?? true,
+      limitInputPixels: MAX_IMAGE_PIXELS,
+    })
       .flatten({ background: "#000000" })
       .toColourspace(channels === 1 ? "b-w" : "srgb")
       .raw({ depth: "uchar" })
@@ -97,8 +106,25 @@ async function decode(path: string, channels: 1 | 3, opts: ReadImageOptions): Pr
       height: info.height,
     };
   } catch (e) {
-    throw new DataError(`image failed to decode: ${(e as Error).message}`, { file: path });
+    const message = (e as Error).message;
+    if (/pixel limit/i.test(message)) {
+      const size = await sharp(bytes, { limitInputPixels: false }).metadata().catch(() => undefined);
+      const mp = size?.width && size.height
+        ? `${size.width}×${size.height} = ${(size.width * size.height / 1e6).toFixed(0)} MP; `
+        : "";
+      throw new DataError(`image too large (${mp}at most ${MAX_IMAGE_PIXELS / 1e6} MP are read)`, {
+        file: path,
+      });
+    }
+    throw new DataError(`image failed to decode: ${explainDecodeError(message)}`, { file: path });
   }
+}
+
+/** libvips' decode message in one line, saying in plain words when the file was cut short. */
+function explainDecodeError(message: string): string {
+  const text = message.split("\n").map((l) => l.trim()).filter(Boolean).join("; ");
+  const cut = /premature end|truncat|read error|Warning treated as error|unexpected end/i.test(text);
+  return cut ? `the file is truncated or damaged (${text})` : text;
 }
 
 async function encodePng(

@@ -92,17 +92,44 @@ export const HAAR_TO_LANDMARK_BOX = {
  * cropBoxForDetection({ x: 177, y: 65, width: 96, height: 96 }); // { x: 162, y: 66, size: 126 }
  * ```
  */
-export function cropBoxForDetection(face: Box, margin: number = DEFAULT_CROP_MARGIN): CropBox {
+export function cropBoxForDetection(
+  face: Box & { cascade?: CascadeName; mirrored?: boolean },
+  margin: number = DEFAULT_CROP_MARGIN,
+): CropBox {
   if (!(margin >= 0) || !Number.isFinite(margin)) {
     throw new UsageError(`margin must be a finite number ≥ 0, got ${margin}`);
   }
+  // A box from one of several cascades is framed with that cascade's calibration.
+  const frame = CASCADE_FRAMING[face.cascade ?? "default"];
   const side = Math.max(face.width, face.height);
-  const size = Math.max(1, Math.round(HAAR_TO_LANDMARK_BOX.extent * side * (1 + 2 * margin)));
+  const size = Math.max(1, Math.round(frame.extent * side * (1 + 2 * margin)));
   // Centres in pixel-centre coordinates: a box starting at pixel x with side w is centred at x + (w − 1)/2.
-  const cx = face.x + (face.width - 1) / 2;
-  const cy = face.y + (face.height - 1) / 2 + HAAR_TO_LANDMARK_BOX.shiftY * side;
+  const cx = face.x + (face.width - 1) / 2 + (face.mirrored ? -1 : 1) * frame.shiftX * side;
+  const cy = face.y + (face.height - 1) / 2 + frame.shiftY * side;
   return { x: Math.round(cx - (size - 1) / 2), y: Math.round(cy - (size - 1) / 2), size };
 }
+
+/** The Haar cascades `createCascadeDetector` knows (see `face/cascades.ts`), in the order they are tried. */
+export const CASCADE_NAMES = ["default", "alt2", "profile"] as const;
+
+/** One of {@link CASCADE_NAMES}. */
+export type CascadeName = typeof CASCADE_NAMES[number];
+
+/**
+ * How each cascade's box relates to the 68-landmark box (ratios of the box's larger side): `extent` =
+ * landmark box side ÷ detection side, `shiftX`/`shiftY` = landmark box centre minus detection centre.
+ * `default` is {@link HAAR_TO_LANDMARK_BOX} (ytf68; on 160 training photos of ytf68 + 300-W it measured
+ * 0.856–0.882 and 0.13–0.17 per part); `alt2` and `profile` are medians over 40 training photos per part of
+ * ytf68 + 300-W, `deno task bench framing`. For the profile cascade, `shiftX` is for a face found on the
+ * photo; on the mirrored photo its sign flips.
+ */
+export const CASCADE_FRAMING: Readonly<
+  Record<CascadeName, { extent: number; shiftX: number; shiftY: number }>
+> = {
+  default: { ...HAAR_TO_LANDMARK_BOX, shiftX: 0 },
+  alt2: { extent: 0.89, shiftX: 0, shiftY: 0.155 },
+  profile: { extent: 0.75, shiftX: -0.08, shiftY: 0.16 },
+};
 
 /** Maps a point in original-image pixels to 96×96 face pixels: `u = (x − box.x + 0.5)·96/box.size − 0.5`. */
 export function toCropCoords(x: number, y: number, box: CropBox): [number, number] {

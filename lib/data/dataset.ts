@@ -4,7 +4,27 @@
  * @module
  */
 import { NUM_COORDS, PIXELS } from "../core/constants.ts";
-import type { KeypointDataset } from "./types.ts";
+import { DataError, type DataLocation } from "../core/errors.ts";
+import type { CropSource, KeypointDataset } from "./types.ts";
+
+/**
+ * How far outside its image a labelled keypoint may lie, as a fraction of the image's larger side on each
+ * side: generous for faces cut by the frame, but a typo such as `1e6` or `-40` on a 96-pixel face is refused.
+ */
+export const KEYPOINT_FRAME_MARGIN = 0.25;
+
+/**
+ * Throws a `DataError` at `where` unless coordinate `v` (NaN: missing, allowed) lies within `[0, side)`
+ * widened by {@link KEYPOINT_FRAME_MARGIN} × `largerSide` on each side.
+ */
+export function checkInFrame(v: number, side: number, largerSide: number, where: DataLocation): void {
+  const pad = KEYPOINT_FRAME_MARGIN * largerSide;
+  if (Number.isNaN(v) || (v >= -pad && v <= side + pad)) return;
+  throw new DataError(
+    `keypoint value ${v} lies outside the image (${side} pixels; allowed ${-pad} … ${side + pad})`,
+    where,
+  );
+}
 
 /** The mask (1 present, 0 missing) for an array of coordinates with NaN for missing. */
 export function maskFromKeypoints(keypoints: Float32Array): Uint8Array {
@@ -38,7 +58,47 @@ export function subset(ds: KeypointDataset, indices: ArrayLike<number>, name = d
     mask,
     ids: pick(ds.ids),
     groups: pick(ds.groups),
+    parts: pick(ds.parts),
     sources: pick(ds.sources),
+  };
+}
+
+/**
+ * Several datasets as one, in order. Each face's part is its dataset's `label`; groups are prefixed with it
+ * (`ytf68/Alan_Ball`), so two sources' groups never merge and a group split keeps every source's people and
+ * photos on one side. Faces without a group get their own (`label/#i`).
+ */
+export function concatDatasets(items: readonly { label: string; ds: KeypointDataset }[]): KeypointDataset {
+  const n = items.reduce((a, { ds }) => a + ds.n, 0);
+  const images = new Float32Array(n * PIXELS);
+  const keypoints = new Float32Array(n * NUM_COORDS);
+  const mask = new Uint8Array(n * NUM_COORDS);
+  const ids: string[] = [], groups: string[] = [], parts: string[] = [];
+  const sources: (CropSource | undefined)[] = [];
+  let at = 0;
+  for (const { label, ds } of items) {
+    images.set(ds.images.subarray(0, ds.n * PIXELS), at * PIXELS);
+    keypoints.set(ds.keypoints.subarray(0, ds.n * NUM_COORDS), at * NUM_COORDS);
+    mask.set(ds.mask.subarray(0, ds.n * NUM_COORDS), at * NUM_COORDS);
+    for (let i = 0; i < ds.n; i++) {
+      ids.push(ds.ids?.[i] ?? `${label}#${i}`);
+      groups.push(`${label}/${ds.groups?.[i] ?? `#${i}`}`);
+      parts.push(ds.parts ? `${label}/${ds.parts[i]}` : label);
+      sources.push(ds.sources?.[i]);
+    }
+    at += ds.n;
+  }
+  return {
+    name: items.map(({ ds }) => ds.name).join("+"),
+    synthetic: items.some(({ ds }) => ds.synthetic),
+    n,
+    images,
+    keypoints,
+    mask,
+    ids,
+    groups,
+    parts,
+    sources: sources.every((s) => s !== undefined) ? sources as CropSource[] : undefined,
   };
 }
 

@@ -26,9 +26,10 @@
  */
 // @ts-types="@types/papaparse"
 import Papa from "papaparse";
-import { KEYPOINT_COLUMNS, NUM_COORDS } from "../core/constants.ts";
+import { IMAGE_SIZE, KEYPOINT_COLUMNS, NUM_COORDS } from "../core/constants.ts";
 import { DataError, UsageError } from "../core/errors.ts";
 import { PIXELS } from "../core/constants.ts";
+import { checkInFrame } from "./dataset.ts";
 import type { KeypointDataset } from "./types.ts";
 import { writeFileAtomicWith } from "../core/atomic_io.ts";
 
@@ -615,6 +616,7 @@ function parseKeypoint(text: string, file: string, row: number, c: number): numb
       column: KEYPOINT_COLUMNS[c],
     });
   }
+  checkInFrame(v, IMAGE_SIZE, IMAGE_SIZE, { file, row, column: KEYPOINT_COLUMNS[c] });
   return v;
 }
 

@@ -19,7 +19,7 @@ import { DataError, UsageError } from "../core/errors.ts";
 import { readGray } from "../core/image_io.ts";
 import { DEFAULT_CROP_MARGIN, squareBoxAround, toCropCoords } from "./crop.ts";
 import { cropToFace } from "./crop_io.ts";
-import { maskFromKeypoints } from "./dataset.ts";
+import { checkInFrame, maskFromKeypoints } from "./dataset.ts";
 import { PIXELS } from "../core/constants.ts";
 import type { CropSource, KeypointDataset } from "./types.ts";
 
@@ -164,6 +164,12 @@ export async function readPtsFolder(dir: string, opts: Landmarks68Options = {}):
   }
   const ptsNames = names.filter((n) => /\.pts$/i.test(n));
   if (ptsNames.length === 0) throw new DataError("no .pts landmark files in this folder", { file: dir });
+  const labelled = new Set(ptsNames.map((n) => stem(n).toLowerCase()));
+  const unlabelled = [...images.values()].filter((n) => !labelled.has(stem(n).toLowerCase()));
+  if (unlabelled.length > 0) {
+    const shown = unlabelled.slice(0, 3).join(", ") + (unlabelled.length > 3 ? ", …" : "");
+    console.warn(`note: ${dir}: ${unlabelled.length} image(s) without a .pts file left out (${shown})`);
+  }
   const records: FaceRecord[] = [];
   for (const ptsName of ptsNames.slice(0, limit)) {
     const ptsPath = `${dir}/${ptsName}`;
@@ -174,9 +180,24 @@ export async function readPtsFolder(dir: string, opts: Landmarks68Options = {}):
         file: ptsPath,
       });
     }
-    records.push({ image: `${dir}/${image}`, landmarks, id: image, group: stem(ptsName), file: ptsPath });
+    records.push({
+      image: `${dir}/${image}`,
+      landmarks,
+      id: image,
+      group: photoOf(stem(ptsName)),
+      file: ptsPath,
+    });
   }
   return await buildDataset(dir, records, opts);
+}
+
+/**
+ * The photo a 300-W face belongs to: HELEN and AFW name the faces of one photo `<photo>_<n>` (n = 1, 2, …),
+ * so the faces of one photo share a group and never straddle a split; LFPW's `image_0001` (four digits,
+ * one face each) stays whole.
+ */
+export function photoOf(faceStem: string): string {
+  return faceStem.replace(/^(.*\d)_\d{1,2}$/, "$1");
 }
 
 /**
@@ -258,16 +279,21 @@ async function buildDataset(
       const i = next++;
       const r = records[i];
       const where = { file: r.file, row: r.row };
+      const gray = await readGray(r.image).catch((e: unknown) => {
+        const msg = e instanceof DataError ? e.message : String(e);
+        throw new DataError(`image for this row: ${msg}`, where);
+      });
+      const larger = Math.max(gray.width, gray.height);
+      r.landmarks.forEach((v, j) => {
+        const side = j % 2 === 0 ? gray.width : gray.height;
+        checkInFrame(v, side, larger, { ...where, column: landmarkColumn(j) });
+      });
       let box;
       try {
         box = squareBoxAround(r.landmarks, margin);
       } catch {
         throw new DataError("every landmark is missing; cannot place a crop", where);
       }
-      const gray = await readGray(r.image).catch((e: unknown) => {
-        const msg = e instanceof DataError ? e.message : String(e);
-        throw new DataError(`image for this row: ${msg}`, where);
-      });
       images.set(await cropToFace(gray, box), i * PIXELS);
       const kp = landmarks68ToKaggle15(r.landmarks);
       for (let k = 0; k < kp.length; k += 2) {

@@ -26,6 +26,8 @@ import { UsageError } from "../core/errors.ts";
 import { readKaggleCsv } from "./kaggle_io.ts";
 import { readLandmarks68Folder, readPtsFolder } from "./landmarks68_io.ts";
 import { syntheticDataset } from "./synthetic.ts";
+import { concatDatasets } from "./dataset.ts";
+import { cachedLoad } from "./dataset_cache_io.ts";
 import type { KeypointDataset } from "./types.ts";
 
 /** A parsed dataset name: what {@link parseDatasetSpec} returns and {@link loadDataset} takes. */
@@ -33,7 +35,8 @@ export type DatasetSpec =
   | { kind: "synthetic"; n: number; seed: number }
   | { kind: "kaggle"; path: string }
   | { kind: "landmarks68"; root: string; split: "training" | "test" }
-  | { kind: "pts"; dir: string };
+  | { kind: "pts"; dir: string }
+  | { kind: "combined"; parts: { label: string; spec: DatasetSpec }[] };
 
 /** Faces in `synthetic` when no N is given. */
 export const DEFAULT_SYNTHETIC_SIZE = 1000;
@@ -45,6 +48,8 @@ export const DATASET_SPEC_HELP = [
   "  PATH.csv                                   Kaggle training.csv or test.csv",
   "  DIR | DIR:training | DIR:test              folder with <split>_frames_keypoints.csv (YouTube-Faces 68)",
   "  DIR                                        300-W folder of images with .pts landmark files",
+  "                                             (or a folder of such folders: each is one part)",
+  "  A+B+…                                      several datasets as one (metrics per part and in total)",
 ].join("\n");
 
 const SPLIT_CSV = /^(training|test)_frames_keypoints\.csv$/;
@@ -64,6 +69,12 @@ const SPLIT_CSV = /^(training|test)_frames_keypoints\.csv$/;
 export function parseDatasetSpec(text: string): DatasetSpec {
   const t = text.trim();
   if (t === "") fail(text, "the name is empty");
+  // "A+B": several datasets, unless the whole text names an existing path that holds a "+".
+  if (t.includes("+") && !statOrUndefined(t.replace(/:(training|test)$/, ""))) {
+    const names = t.split("+").map((p) => p.trim());
+    if (names.some((p) => p === "")) fail(text, "an empty part between '+' signs");
+    return combined(names.map((p) => parseDatasetSpec(p)));
+  }
   if (t === "synthetic" || t.startsWith("synthetic:")) return parseSynthetic(t);
 
   const splitMatch = /^(.*):(training|test)$/.exec(t);
@@ -93,6 +104,14 @@ export function parseDatasetSpec(text: string): DatasetSpec {
     if (splitMatch) fail(text, `"${root}" is a 300-W folder (${pts.length} .pts files); it has no splits`);
     return { kind: "pts", dir: root };
   }
+  // A folder of 300-W folders (../shared/data/300w): each subfolder with .pts files is one part.
+  const ptsFolders = entries.filter((e) => {
+    const sub = `${root}/${e}`;
+    return statOrUndefined(sub)?.isDirectory && listFolder(sub).some((f) => /\.pts$/i.test(f));
+  }).sort();
+  if (ptsFolders.length > 0 && !splitMatch) {
+    return combined(ptsFolders.map((e) => ({ kind: "pts", dir: `${root}/${e}` })));
+  }
   const sample = entries.slice(0, 5).join(", ") + (entries.length > 5 ? ", …" : "");
   fail(
     text,
@@ -119,7 +138,40 @@ export function formatDatasetSpec(spec: DatasetSpec): string {
       return `${spec.root}:${spec.split}`;
     case "pts":
       return spec.dir;
+    case "combined":
+      return spec.parts.map((p) => formatDatasetSpec(p.spec)).join("+");
   }
+}
+
+/** The short name a part is reported under: the folder's or file's base name (`ytf68`, `afw`). */
+export function partLabel(spec: DatasetSpec): string {
+  switch (spec.kind) {
+    case "synthetic":
+      return "synthetic";
+    case "kaggle":
+      return basename(spec.path).replace(/\.csv$/i, "");
+    case "landmarks68":
+      return basename(spec.root);
+    case "pts":
+      return basename(spec.dir);
+    case "combined":
+      return spec.parts.map((p) => p.label).join("+");
+  }
+}
+
+/** Flattens nested parts and gives each a distinct label (`afw`, `afw~2` if two parts share a name). */
+function combined(specs: DatasetSpec[]): DatasetSpec {
+  const flat = specs.flatMap((s) => s.kind === "combined" ? s.parts.map((p) => p.spec) : [s]);
+  const seen = new Map<string, number>();
+  return {
+    kind: "combined",
+    parts: flat.map((spec) => {
+      const base = partLabel(spec);
+      const k = (seen.get(base) ?? 0) + 1;
+      seen.set(base, k);
+      return { label: k === 1 ? base : `${base}~${k}`, spec };
+    }),
+  };
 }
 
 /** Options of {@link loadDataset}. */
@@ -128,6 +180,11 @@ export interface LoadDatasetOptions {
   limit?: number;
   /** Crop margin for the 68-landmark layouts (see `squareBoxAround`); ignored by the others. */
   margin?: number;
+  /**
+   * Folder of the crop cache for photo folders (see `dataset_cache_io.ts`), e.g. `DATASET_CACHE_DIR`; the
+   * commands use it, the library default is none (nothing is written).
+   */
+  cacheDir?: string;
 }
 
 /**
@@ -156,10 +213,28 @@ export async function loadDataset(
       return syntheticDataset({ n: Math.min(spec.n, limit ?? spec.n), seed: spec.seed });
     case "kaggle":
       return await readKaggleCsv(spec.path, { limit });
-    case "landmarks68":
-      return await readLandmarks68Folder(spec.root, spec.split, { limit, margin });
-    case "pts":
-      return await readPtsFolder(spec.dir, { limit, margin });
+    case "landmarks68": {
+      const load = () => readLandmarks68Folder(spec.root, spec.split, { limit, margin });
+      if (!opts.cacheDir) return await load();
+      const paths = [`${spec.root}/${spec.split}_frames_keypoints.csv`, `${spec.root}/${spec.split}`];
+      return await cachedLoad(
+        paths,
+        { kind: spec.kind, split: spec.split, limit, margin },
+        load,
+        opts.cacheDir,
+      );
+    }
+    case "pts": {
+      const load = () => readPtsFolder(spec.dir, { limit, margin });
+      if (!opts.cacheDir) return await load();
+      return await cachedLoad([spec.dir], { kind: spec.kind, limit, margin }, load, opts.cacheDir);
+    }
+    case "combined": {
+      // A limit applies to each part, so that every part is represented in a quick run.
+      const items = [];
+      for (const p of spec.parts) items.push({ label: p.label, ds: await loadDataset(p.spec, opts) });
+      return concatDatasets(items);
+    }
   }
 }
 

@@ -43,6 +43,11 @@ export interface KeypointDataset {
   ids?: string[];
   /** Per-face group (the person a frame shows), used by group splits. */
   groups?: string[];
+  /**
+   * Per-face name of the dataset a face came from when several were loaded as one (`A+B`), e.g. `"ytf68"`,
+   * `"afw"`; metrics are reported per part as well as in total.
+   */
+  parts?: string[];
   /** Per-face crop provenance for faces cut from larger images. */
   sources?: CropSource[];
 }

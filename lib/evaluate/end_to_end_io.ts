@@ -19,6 +19,7 @@
  * @module
  */
 
+import { DATASET_CACHE_DIR } from "../data/dataset_cache_io.ts";
 import { IBUG68_OUTER_EYE_CORNERS, KEYPOINT_NAMES, NUM_LANDMARKS_68 } from "../core/constants.ts";
 import { landmarks68ToKaggle15 } from "../data/landmarks68_io.ts";
 import { pointBounds } from "../data/crop.ts";
@@ -33,6 +34,10 @@ import { loadKeypointModel } from "../models/mod.ts";
 import { loadDataset } from "../data/spec_io.ts";
 import { predictFaces, type PredictOptions } from "../face/predict_io.ts";
 import { progressBar } from "../train/progress_io.ts";
+import { createCascadeDetector } from "../face/cascades_io.ts";
+import { type CachedDetector, cachedDetector } from "../face/detection_cache_io.ts";
+import type { CascadeName } from "../data/crop.ts";
+import { splitLikeTraining } from "../train/train_io.ts";
 
 /** The summary `deno task evaluate --end-to-end --json` prints. */
 export interface EndToEndReport {
@@ -46,6 +51,8 @@ export interface EndToEndReport {
   failure_rate_10: number;
   /** Wall time per image: decode, detect, crop, predict. */
   ms_per_image: number;
+  /** The same per part, when the dataset was several (`A+B`). */
+  parts?: Record<string, EndToEndReport>;
 }
 
 /** Per-image outcome, for plots and error analysis. */
@@ -63,6 +70,8 @@ export interface EndToEndOptions extends PredictOptions {
   onProgress?: (done: number, total: number) => void;
   /** Receives the per-image outcomes when given. */
   perImage?: EndToEndImage[];
+  /** Answers detections from (and adds them to) a cache on disk instead of calling `detector`. */
+  detectionCache?: CachedDetector;
 }
 
 /**
@@ -75,35 +84,60 @@ export interface EndToEndOptions extends PredictOptions {
 export async function evaluateEndToEnd(
   detector: FaceDetector,
   predictor: KeypointPredictor,
-  ds: Pick<KeypointDataset, "name" | "n" | "sources">,
+  ds: Pick<KeypointDataset, "name" | "n" | "sources" | "parts">,
   opts: EndToEndOptions = {},
 ): Promise<EndToEndReport> {
   const sources = checkSources(ds);
-  let detected = 0, failures = 0, nmeSum = 0;
-  const start = performance.now();
+  const total = new Tally(), byPart = new Map<string, Tally>();
   for (let i = 0; i < sources.length; i++) {
     const { file, landmarks68 } = sources[i];
+    const start = performance.now();
     const gray = await readGray(file);
-    const match = matchDetection(detector.detect(gray), landmarks68!);
+    const boxes = opts.detectionCache ? await opts.detectionCache.detectAsync(gray) : detector.detect(gray);
+    const match = matchDetection(boxes, landmarks68!);
     let nme = NaN;
     if (match) {
       const [face] = await predictFaces(gray, [match], predictor, opts);
       nme = faceNme(face.keypoints, landmarks68!);
-      detected++;
-      nmeSum += nme;
     }
-    if (!(nme <= 0.10)) failures++; // a miss (NaN) is a failure too
+    const ms = performance.now() - start;
+    total.add(nme, ms);
+    if (ds.parts) {
+      const part = ds.parts[i];
+      if (!byPart.has(part)) byPart.set(part, new Tally());
+      byPart.get(part)!.add(nme, ms);
+    }
     opts.perImage?.push({ file, box: match ? [match.x, match.y, match.width, match.height] : null, nme });
     opts.onProgress?.(i + 1, sources.length);
   }
-  const n = sources.length;
-  return {
-    n,
-    detected,
-    nme: detected > 0 ? nmeSum / detected : NaN,
-    failure_rate_10: n > 0 ? failures / n : NaN,
-    ms_per_image: n > 0 ? (performance.now() - start) / n : NaN,
-  };
+  const report = total.report();
+  if (byPart.size > 1) report.parts = Object.fromEntries([...byPart].map(([k, t]) => [k, t.report()]));
+  return report;
+}
+
+/** Running sums of one set of faces: misses (NaN) count as failures and are left out of the mean NME. */
+class Tally {
+  n = 0;
+  detected = 0;
+  failures = 0;
+  nmeSum = 0;
+  ms = 0;
+  add(nme: number, ms: number): void {
+    this.n++;
+    this.ms += ms;
+    if (Number.isFinite(nme)) this.detected++, this.nmeSum += nme;
+    if (!(nme <= 0.10)) this.failures++;
+  }
+  report(): EndToEndReport {
+    const { n, detected } = this;
+    return {
+      n,
+      detected,
+      nme: detected > 0 ? this.nmeSum / detected : NaN,
+      failure_rate_10: n > 0 ? this.failures / n : NaN,
+      ms_per_image: n > 0 ? this.ms / n : NaN,
+    };
+  }
 }
 
 /**
@@ -178,6 +212,17 @@ export interface EndToEndCommandOptions {
   limit?: number;
   margin?: number;
   detector?: FaceDetectorOptions;
+  /** Haar cascades to try in order (`createCascadeDetector`); default: the frontal default only. */
+  cascades?: readonly CascadeName[];
+  /** Score only the faces of this part of the model's training split (re-made from its metadata). */
+  split?: "training" | "validation";
+  /** Re-make the split from this model folder's metadata instead (to score several models on one set). */
+  splitFrom?: string;
+  /** Remember detections in `outputs/cache/detections/` (they do not depend on the model). */
+  cache?: boolean;
+  /** Refinement rounds and flip test-time augmentation (see `PredictOptions`). */
+  refine?: number;
+  flip?: boolean;
   /** Progress on stderr (default: when stderr is a terminal). */
   progress?: boolean;
 }
@@ -188,17 +233,30 @@ export interface EndToEndCommandOptions {
  */
 export async function runEndToEnd(opts: EndToEndCommandOptions): Promise<EndToEndReport & { data: string }> {
   const predictor = await loadKeypointModel(opts.model);
-  const ds = await loadDataset(opts.data, { limit: opts.limit });
-  const detector = await createFaceDetector(opts.detector);
+  let ds = await loadDataset(opts.data, { limit: opts.limit, cacheDir: DATASET_CACHE_DIR });
+  if (opts.split) {
+    const metadata = opts.splitFrom ? (await loadKeypointModel(opts.splitFrom)).metadata : predictor.metadata;
+    ds = splitLikeTraining(ds, metadata, opts.split);
+  }
+  const detector = opts.cascades
+    ? await createCascadeDetector({ ...opts.detector, cascades: opts.cascades })
+    : await createFaceDetector(opts.detector);
+  const detectionCache = opts.cache
+    ? await cachedDetector(detector, opts.cascades ? `${opts.cascades.join("-")}-rot-25+25` : "default")
+    : undefined;
   const bar = progressBar(ds.name, "images", { tty: opts.progress ?? Deno.stderr.isTerminal() });
   try {
     const report = await evaluateEndToEnd(detector, predictor, ds, {
       margin: opts.margin,
+      refine: opts.refine,
+      flip: opts.flip,
+      detectionCache,
       onProgress: (done, total) => bar.update(done, total),
     });
     return { data: ds.name, ...report };
   } finally {
     bar.finish();
+    await detectionCache?.save();
     detector.close();
     predictor.model.dispose();
   }
@@ -206,27 +264,32 @@ export async function runEndToEnd(opts: EndToEndCommandOptions): Promise<EndToEn
 
 /** The report as one JSON line (NaN as null). */
 export function endToEndJson(report: EndToEndReport): string {
-  const { n, detected, nme, failure_rate_10, ms_per_image } = report;
   const num = (v: number) => Number.isFinite(v) ? v : null;
+  const plain = (r: EndToEndReport) => ({
+    n: r.n,
+    detected: r.detected,
+    nme: num(r.nme),
+    failure_rate_10: num(r.failure_rate_10),
+    ms_per_image: num(r.ms_per_image),
+  });
   return JSON.stringify({
-    n,
-    detected,
-    nme: num(nme),
-    failure_rate_10: num(failure_rate_10),
-    ms_per_image: num(ms_per_image),
+    ...plain(report),
+    ...(report.parts
+      ? { parts: Object.fromEntries(Object.entries(report.parts).map(([k, r]) => [k, plain(r)])) }
+      : {}),
   });
 }
 
-/** The report as a markdown table. */
+/** The report as a markdown table: one row per part (when there are several), then the total. */
 export function endToEndTable(report: EndToEndReport & { data?: string }): string {
   const pct = (v: number) => Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : "n/a";
-  const rows = [
-    ["images", String(report.n)],
-    ["detected", `${report.detected} (${pct(report.detected / report.n)})`],
-    ["NME (outer eye corners)", Number.isFinite(report.nme) ? report.nme.toFixed(4) : "n/a"],
-    ["failure rate (NME > 0.10 or missed)", pct(report.failure_rate_10)],
-    ["time per image", `${report.ms_per_image.toFixed(1)} ms`],
-  ];
+  const row = (name: string, r: EndToEndReport) =>
+    `| ${name} | ${r.n} | ${r.detected} (${pct(r.detected / r.n)}) | ` +
+    `${Number.isFinite(r.nme) ? (100 * r.nme).toFixed(2) + "%" : "n/a"} | ${pct(r.failure_rate_10)} | ` +
+    `${r.ms_per_image.toFixed(1)} ms |`;
   const head = report.data ? `${report.data}, end to end\n\n` : "";
-  return head + "| metric | value |\n|---|---|\n" + rows.map(([k, v]) => `| ${k} | ${v} |`).join("\n");
+  return head +
+    "| part | faces | detected | NME (outer eye corners) | failure rate (NME > 10 % or missed) | time per face |\n" +
+    "|---|---:|---:|---:|---:|---:|\n" +
+    [...Object.entries(report.parts ?? {}).map(([k, r]) => row(k, r)), row("all", report)].join("\n");
 }

@@ -22,6 +22,8 @@ export interface Metrics {
   pck_05: number;
   /** Fraction of present points within 0.1 × the outer-eye-corner distance. */
   pck_10: number;
+  /** Share of the faces with an NME above 0.10 (the failure rate of the 300-W benchmarks). */
+  failure_rate_10: number;
   /** RMSE over the present x and y coordinates of each keypoint, in pixels. */
   per_keypoint_rmse_px: Record<string, number>;
 }
@@ -46,7 +48,7 @@ export function evaluate(pred: Float32Array, truth: Float32Array): Metrics {
   const n = truth.length / NUM_COORDS;
   const sq = new Float64Array(NUM_KEYPOINTS);
   const count = new Float64Array(NUM_KEYPOINTS);
-  let nmeSum = 0, nmeFaces = 0, points = 0, within05 = 0, within10 = 0;
+  let nmeSum = 0, nmeFaces = 0, failures = 0, points = 0, within05 = 0, within10 = 0;
   for (let f = 0; f < n; f++) {
     const o = f * NUM_COORDS;
     for (let c = 0; c < NUM_COORDS; c++) {
@@ -75,6 +77,7 @@ export function evaluate(pred: Float32Array, truth: Float32Array): Metrics {
       if (e <= 0.1 * d) within10++;
     }
     nmeSum += errSum / k / d;
+    if (errSum / k / d > 0.1) failures++;
     nmeFaces++;
     points += k;
   }
@@ -85,10 +88,32 @@ export function evaluate(pred: Float32Array, truth: Float32Array): Metrics {
     nme: nmeFaces ? nmeSum / nmeFaces : NaN,
     pck_05: points ? within05 / points : NaN,
     pck_10: points ? within10 / points : NaN,
+    failure_rate_10: nmeFaces ? failures / nmeFaces : NaN,
     per_keypoint_rmse_px: Object.fromEntries(
       KEYPOINT_NAMES.map((name, j) => [name, count[j] ? Math.sqrt(sq[j] / count[j]) : NaN]),
     ),
   };
+}
+
+/**
+ * {@link evaluate} for each part of a dataset made of several (`ds.parts`), keyed by part; undefined when
+ * the dataset is one part.
+ */
+export function metricsByPart(
+  pred: Float32Array,
+  ds: { n: number; keypoints: Float32Array; parts?: string[] },
+): Record<string, Metrics> | undefined {
+  if (!ds.parts || new Set(ds.parts).size < 2) return undefined;
+  const rows = new Map<string, number[]>();
+  ds.parts.forEach((p, i) => rows.set(p, [...(rows.get(p) ?? []), i]));
+  const pick = (src: Float32Array, idx: number[]) => {
+    const out = new Float32Array(idx.length * NUM_COORDS);
+    idx.forEach((i, k) => out.set(src.subarray(i * NUM_COORDS, (i + 1) * NUM_COORDS), k * NUM_COORDS));
+    return out;
+  };
+  return Object.fromEntries(
+    [...rows].map(([part, idx]) => [part, evaluate(pick(pred, idx), pick(ds.keypoints, idx))]),
+  );
 }
 
 /**

@@ -55,6 +55,15 @@ export interface FaceDetector {
   close(): void;
 }
 
+/**
+ * The longest image side the cascade searches. OpenCV.js runs out of its wasm memory on photos of about
+ * 27 megapixels (`memory access out of bounds`, then every later call fails), and the time grows with the
+ * pixels (≈2.6 s for 4000×3000), so a larger image is first shrunk by the smallest whole factor that brings
+ * it within this side, by averaging k×k blocks, and the boxes are scaled back. Faces smaller than about
+ * 24·k pixels are then missed; on a 8000×6000 photo (k = 5) that is 120 px, 2 % of its width.
+ */
+export const MAX_DETECT_SIDE = 1600;
+
 /** The detection defaults: scale factor 1.1, 5 neighbours, faces of at least 30 pixels, no maximum. */
 export const DETECTION_DEFAULTS: Readonly<Required<Omit<FaceDetectorOptions, "cascadePath">>> = {
   scaleFactor: 1.1,
@@ -183,17 +192,20 @@ export async function createFaceDetectorFromCascade(
     detect(gray: RawImage): Box[] {
       if (closed) throw new Error("FaceDetector.detect called after close()");
       checkGray(gray);
-      const mat = new cv.Mat(gray.height, gray.width, cv.CV_8UC1);
+      // Big photos are searched at a whole-factor reduction and the boxes scaled back (see MAX_DETECT_SIDE).
+      const k = Math.ceil(Math.max(gray.width, gray.height) / MAX_DETECT_SIDE);
+      const image = k > 1 ? shrinkByFactor(gray, k) : gray;
+      const mat = new cv.Mat(image.height, image.width, cv.CV_8UC1);
       const found = new cv.RectVector();
       try {
-        mat.data.set(gray.data);
-        const min = new cv.Size(options.minSize, options.minSize);
-        const max = new cv.Size(options.maxSize, options.maxSize);
+        mat.data.set(image.data);
+        const min = new cv.Size(Math.round(options.minSize / k), Math.round(options.minSize / k));
+        const max = new cv.Size(Math.ceil(options.maxSize / k), Math.ceil(options.maxSize / k));
         cascade.detectMultiScale(mat, found, options.scaleFactor, options.minNeighbors, 0, min, max);
         const faces: Box[] = [];
         for (let i = 0; i < found.size(); i++) {
           const r = found.get(i);
-          faces.push({ x: r.x, y: r.y, width: r.width, height: r.height });
+          faces.push({ x: r.x * k, y: r.y * k, width: r.width * k, height: r.height * k });
         }
         return faces.sort((a, b) => b.width * b.height - a.width * a.height || a.y - b.y || a.x - b.x);
       } finally {
@@ -237,4 +249,29 @@ function checkGray(gray: RawImage): void {
       `a grayscale image needs width × height = ${width * height} bytes, got ${data?.length ?? "none"}`,
     );
   }
+}
+
+/**
+ * `gray` reduced by the whole factor `k`: each output pixel is the mean of a k×k block, so output pixel i
+ * covers input pixels k·i … k·i + k − 1 and box edges scale back exactly. Partial blocks at the right and
+ * bottom edges average the pixels they have.
+ */
+export function shrinkByFactor(gray: RawImage, k: number): RawImage {
+  const width = Math.ceil(gray.width / k), height = Math.ceil(gray.height / k);
+  const sums = new Uint32Array(width), counts = new Uint32Array(width);
+  const data = new Uint8Array(width * height);
+  for (let oy = 0; oy < height; oy++) {
+    sums.fill(0);
+    counts.fill(0);
+    for (let y = oy * k; y < Math.min(gray.height, (oy + 1) * k); y++) {
+      const row = y * gray.width;
+      for (let x = 0; x < gray.width; x++) {
+        const ox = (x / k) | 0;
+        sums[ox] += gray.data[row + x];
+        counts[ox]++;
+      }
+    }
+    for (let ox = 0; ox < width; ox++) data[oy * width + ox] = Math.round(sums[ox] / counts[ox]);
+  }
+  return { data, width, height };
 }

@@ -25,9 +25,11 @@
 
 import { IMAGE_SIZE, KEYPOINT_NAMES, type KeypointName, NUM_COORDS } from "../core/constants.ts";
 import { cropBoxForDetection, fromCropCoords } from "../data/crop.ts";
+import { cropBoxFromKeypoints } from "./framing.ts";
+import { predictWithFlipTta } from "../evaluate/metrics.ts";
 import { cropToFace } from "../data/crop_io.ts";
 import type { FaceDetector } from "./detect.ts";
-import type { Box } from "../core/box.ts";
+import type { Box, CropBox } from "../core/box.ts";
 import type { RawImage } from "../core/image.ts";
 import type { PredictedFace } from "./types.ts";
 import { UsageError } from "../core/errors.ts";
@@ -51,7 +53,27 @@ export interface PredictionResult {
 export interface PredictOptions {
   /** Crop margin, same meaning as `squareBoxAround`'s; default `DEFAULT_CROP_MARGIN` (0.25), as in training. */
   margin?: number;
+  /**
+   * Refinement rounds: re-crop each face around its previous prediction, framed as the training crops are
+   * (`cropBoxFromKeypoints`), and predict again. 0 (the default) is one shot from the detector's box.
+   */
+  refine?: number;
+  /** Average each prediction with the one on the mirrored crop (flip test-time augmentation). */
+  flip?: boolean;
 }
+
+/**
+ * What `deno task predict` does by default, chosen on the validation photos (README, "Keypoints on real
+ * photos"): the cascade chain, one refinement round and flip test-time augmentation gave the lowest failure
+ * rate (9.3 % against 11.3 % for one shot from the frontal cascade), at four predictions per face.
+ */
+export const DEFAULT_REFINE = 1;
+
+/** Flip test-time augmentation in `deno task predict` by default (see {@link DEFAULT_REFINE}). */
+export const DEFAULT_FLIP = true;
+
+/** The detector `deno task predict` uses by default (see {@link DEFAULT_REFINE}). */
+export const DEFAULT_DETECTOR: "default" | "chain" = "chain";
 
 /**
  * Predicts keypoints for faces already found in `gray`: crops each box, runs the predictor once on all of
@@ -64,24 +86,53 @@ export async function predictFaces(
   opts: PredictOptions = {},
 ): Promise<PredictedFace[]> {
   if (boxes.length === 0) return [];
-  const crops = boxes.map((b) => cropBoxForDetection(b, opts.margin));
-  const pixels = IMAGE_SIZE * IMAGE_SIZE;
-  const images = new Float32Array(boxes.length * pixels);
-  for (let i = 0; i < crops.length; i++) images.set(await cropToFace(gray, crops[i]), i * pixels);
-  const coords = await predictor.predict(images, boxes.length);
-  if (coords.length !== boxes.length * NUM_COORDS) {
-    throw new Error(
-      `predictor "${predictor.name}" returned ${coords.length} numbers for ${boxes.length} faces ` +
-        `(expected ${boxes.length * NUM_COORDS})`,
-    );
+  const refine = opts.refine ?? 0;
+  if (!Number.isInteger(refine) || refine < 0 || refine > 5) {
+    throw new UsageError(`refine must be an integer from 0 to 5, got ${opts.refine}`);
+  }
+  let crops = boxes.map((b) => cropBoxForDetection(b, opts.margin));
+  let points = await predictCrops(gray, crops, predictor, opts.flip ?? false);
+  for (let round = 0; round < refine; round++) {
+    // A prediction that collapsed or exploded (a box under half or over twice the last) keeps the last crop.
+    crops = points.map((p, i) => {
+      const next = cropBoxFromKeypoints(p, opts.margin), ratio = next.size / crops[i].size;
+      return ratio >= 0.5 && ratio <= 2 ? next : crops[i];
+    });
+    points = await predictCrops(gray, crops, predictor, opts.flip ?? false);
   }
   return boxes.map((b, i) => {
     const keypoints = {} as Record<KeypointName, [number, number]>;
-    KEYPOINT_NAMES.forEach((name, k) => {
-      const o = i * NUM_COORDS + 2 * k;
-      keypoints[name] = fromCropCoords(coords[o], coords[o + 1], crops[i]);
-    });
+    KEYPOINT_NAMES.forEach((name, k) => keypoints[name] = [points[i][2 * k], points[i][2 * k + 1]]);
     return { box: [b.x, b.y, b.width, b.height], keypoints };
+  });
+}
+
+/** Cuts each crop, predicts all of them at once, and returns each face's 30 coordinates in `gray`'s pixels. */
+async function predictCrops(
+  gray: RawImage,
+  crops: readonly CropBox[],
+  predictor: KeypointPredictor,
+  flip: boolean,
+): Promise<Float64Array[]> {
+  const pixels = IMAGE_SIZE * IMAGE_SIZE;
+  const images = new Float32Array(crops.length * pixels);
+  for (let i = 0; i < crops.length; i++) images.set(await cropToFace(gray, crops[i]), i * pixels);
+  const coords = flip
+    ? await predictWithFlipTta(predictor, images, crops.length)
+    : await predictor.predict(images, crops.length);
+  if (coords.length !== crops.length * NUM_COORDS) {
+    throw new Error(
+      `predictor "${predictor.name}" returned ${coords.length} numbers for ${crops.length} faces ` +
+        `(expected ${crops.length * NUM_COORDS})`,
+    );
+  }
+  return crops.map((crop, i) => {
+    const out = new Float64Array(NUM_COORDS);
+    for (let k = 0; k < NUM_COORDS; k += 2) {
+      const o = i * NUM_COORDS + k;
+      [out[k], out[k + 1]] = fromCropCoords(coords[o], coords[o + 1], crop);
+    }
+    return out;
   });
 }
 

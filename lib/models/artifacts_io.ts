@@ -71,8 +71,59 @@ export async function readArtifacts(dir: string): Promise<tf.io.ModelArtifacts> 
         }
       }
     }
-    return [tf.io.getWeightSpecs(manifest), tf.io.concatenateArrayBuffers(buffers)];
+    const specs = tf.io.getWeightSpecs(manifest);
+    const data = tf.io.concatenateArrayBuffers(buffers);
+    checkWeightData(specs, data, join(dir, manifest[0]?.paths[0] ?? WEIGHTS_BIN));
+    return [specs, data];
   });
+}
+
+/** Bytes one stored value of `spec` takes (its quantized type if quantized). */
+function bytesPerValue(spec: tf.io.WeightsManifestEntry): number {
+  const stored = spec.quantization?.dtype ?? spec.dtype;
+  const size = { float32: 4, int32: 4, float16: 2, uint16: 2, uint8: 1, bool: 1 }[stored as string];
+  if (size === undefined) throw new DataError(`weight ${spec.name} has unsupported type ${stored}`);
+  return size;
+}
+
+/**
+ * Checks that the weights file holds exactly the bytes the manifest describes and that every value is
+ * finite: a truncated, padded or overwritten `weights.bin` would otherwise load and predict garbage.
+ */
+export function checkWeightData(
+  specs: readonly tf.io.WeightsManifestEntry[],
+  data: ArrayBuffer,
+  file: string,
+): void {
+  let expected = 0;
+  for (const spec of specs) expected += spec.shape.reduce((a, b) => a * b, 1) * bytesPerValue(spec);
+  if (data.byteLength !== expected) {
+    throw new DataError(
+      `holds ${data.byteLength} bytes but model.json describes ${expected}: ` +
+        "truncated, padded or from another model",
+      { file },
+    );
+  }
+  let offset = 0;
+  for (const spec of specs) {
+    const count = spec.shape.reduce((a, b) => a * b, 1);
+    const bytes = count * bytesPerValue(spec);
+    const q = spec.quantization;
+    const slice = data.slice(offset, offset + bytes);
+    offset += bytes;
+    let values: ArrayLike<number>;
+    if (q?.dtype === "float16") values = new Float16Array(slice);
+    else if (q) values = [q.scale ?? 0, q.min ?? 0];
+    else if (spec.dtype === "float32") values = new Float32Array(slice);
+    else continue;
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i])) {
+        throw new DataError(`weight ${spec.name} holds ${values[i]} at index ${i}: damaged weights`, {
+          file,
+        });
+      }
+    }
+  }
 }
 
 function isNotFound(e: unknown): boolean {
@@ -93,6 +144,9 @@ export async function replaceDir(target: string, fill: (tmpDir: string) => Promi
   const parent = dirname(target);
   await Deno.mkdir(parent, { recursive: true });
   try {
+    if (!Deno.statSync(target).isDirectory) {
+      throw new UsageError(`${target} is a file, not a model folder; refusing to replace it`);
+    }
     const entries = [...Deno.readDirSync(target)];
     if (entries.length > 0 && !entries.some((e) => e.name === MODEL_JSON)) {
       throw new UsageError(
@@ -184,11 +238,12 @@ export function toFloat16Artifacts(artifacts: tf.io.ModelArtifacts): tf.io.Model
   let offset = 0;
   for (const spec of specs) {
     const count = spec.shape.reduce((a, b) => a * b, 1);
-    if (spec.quantization) throw new UsageError(`weight ${spec.name} is already quantized`);
-    const bytes = count * (spec.dtype === "float32" || spec.dtype === "int32" ? 4 : 1);
+    const stored = spec.quantization?.dtype;
+    if (stored && stored !== "float16") throw new UsageError(`weight ${spec.name} is already quantized`);
+    const bytes = count * bytesPerValue(spec);
     const slice = data.slice(offset, offset + bytes);
     offset += bytes;
-    if (spec.dtype !== "float32") {
+    if (spec.dtype !== "float32" || stored === "float16") { // already float16: kept as it is
       parts.push(slice);
       outSpecs.push(spec);
       continue;

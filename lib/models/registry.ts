@@ -7,9 +7,10 @@ import type * as tf from "@tensorflow/tfjs";
 import { UsageError } from "../core/errors.ts";
 import { createLenet, LENET_PARAMS } from "./lenet.ts";
 import { createResnet50, createThesisResnet, RESNET50_PARAMS, THESIS_RESNET_PARAMS } from "./resnet.ts";
+import { createResnet18Slim, RESNET18_SLIM_PARAMS } from "./resnet18_slim.ts";
 
 /** The models `createModel` builds. */
-export const MODEL_NAMES = ["lenet", "thesis-resnet", "resnet50"] as const;
+export const MODEL_NAMES = ["lenet", "thesis-resnet", "resnet50", "resnet18-slim"] as const;
 
 /** One of {@link MODEL_NAMES}. */
 export type ModelName = typeof MODEL_NAMES[number];
@@ -25,6 +26,7 @@ export const MODEL_PARAMS: Readonly<Record<ModelName, number>> = {
   "lenet": LENET_PARAMS,
   "thesis-resnet": THESIS_RESNET_PARAMS,
   "resnet50": RESNET50_PARAMS,
+  "resnet18-slim": RESNET18_SLIM_PARAMS,
 };
 
 /** True if `name` is one of {@link MODEL_NAMES}. */
@@ -49,6 +51,8 @@ export function createModel(name: string, config: ModelConfig = {}): tf.LayersMo
       return createThesisResnet(config);
     case "resnet50":
       return createResnet50(config);
+    case "resnet18-slim":
+      return createResnet18Slim(config);
     default:
       throw new UsageError(`unknown model "${name}": expected one of ${MODEL_NAMES.join(", ")}`);
   }

@@ -16,10 +16,19 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { join } from "node:path";
-import { DataError, UsageError } from "../core/errors.ts";
+import { hostname } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
+import { checkWritableFolder } from "../core/atomic_io.ts";
+import { DataError, OutputError, UsageError } from "../core/errors.ts";
 import { readJson, readJsonIfPresent } from "../core/json_io.ts";
-import { readArtifacts, replaceDir, resolveModelDir, writeArtifacts } from "../models/artifacts_io.ts";
+import {
+  checkWeightData,
+  MODEL_JSON,
+  readArtifacts,
+  replaceDir,
+  resolveModelDir,
+  writeArtifacts,
+} from "../models/artifacts_io.ts";
 import { type ModelMetadata } from "../models/keypoint_model.ts";
 import { readMetadata, writeModelFolder } from "../models/folder_io.ts";
 import type { EpochRecord } from "./progress_io.ts";
@@ -70,6 +79,20 @@ export interface CheckpointContent {
 /** Writes the run folder `dir` atomically (see the module doc for the layout). */
 export async function saveCheckpoint(dir: string, c: CheckpointContent): Promise<void> {
   const optimizer = await tf.io.encodeWeights(c.optimizerWeights);
+  try {
+    await writeRunFolder(dir, c, optimizer);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof DataError) throw e;
+    const kept = c.state.epoch > 1 ? `${dir} keeps epoch ${c.state.epoch - 1}` : "nothing was written";
+    throw new OutputError(`cannot save epoch ${c.state.epoch}: ${(e as Error).message}; ${kept}`);
+  }
+}
+
+async function writeRunFolder(
+  dir: string,
+  c: CheckpointContent,
+  optimizer: { data: ArrayBuffer; specs: tf.io.WeightsManifestEntry[] },
+): Promise<void> {
   await replaceDir(dir, async (tmp) => {
     await writeModelFolder(tmp, c.best, c.metadata);
     await Deno.writeTextFile(join(tmp, HISTORY_JSON), JSON.stringify(c.state.history, null, 1) + "\n");
@@ -116,6 +139,10 @@ export async function loadCheckpoint(dir: string, expectModel?: string): Promise
   } catch (e) {
     throw new DataError(`cannot read the optimizer state: ${(e as Error).message}`, { file: optFile });
   }
+  if (!Array.isArray(optimizer.specs)) {
+    throw new DataError("not a list of weight specs", { file: join(ck, "optimizer.json") });
+  }
+  checkWeightData(optimizer.specs, optimizer.data, optFile); // a damaged file would resume into garbage
   return {
     best: await readArtifacts(folder),
     metadata: await readMetadata(folder),
@@ -153,5 +180,94 @@ async function runFolder(dir: string): Promise<string | null> {
   } catch (e) {
     if (e instanceof DataError) return null;
     throw e;
+  }
+}
+
+/**
+ * Refuses (with a `UsageError`) to start a fresh run in `dir` when it already holds a model, so that a
+ * trained model is never replaced by accident: the user must resume it, say `overwrite`, or pick another
+ * folder.
+ */
+export async function checkFreshRunFolder(dir: string): Promise<void> {
+  const folder = await runFolder(dir);
+  if (folder === null) return;
+  try {
+    await Deno.stat(join(folder, MODEL_JSON));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return; // not a model folder: replaceDir decides
+    throw e;
+  }
+  const state = await readCheckpointState(dir).catch(() => null);
+  const what = state ? `a run of ${state.model} (epoch ${state.epoch})` : "a model";
+  throw new UsageError(
+    `${dir} already holds ${what}: pass --resume to continue it, --overwrite to replace it, or another --out`,
+  );
+}
+
+/**
+ * Checks that run folder `dir` can be written before any training: not a file, and its parent folder (where
+ * the folder is rebuilt every epoch) writable. Throws `UsageError` for a file, `OutputError` otherwise.
+ */
+export async function checkRunFolderWritable(dir: string): Promise<void> {
+  try {
+    if (!(await Deno.stat(dir)).isDirectory) {
+      throw new UsageError(`${dir} is a file, not a run folder: pass another --out`);
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  await checkWritableFolder(dirname(resolve(dir)));
+}
+
+/** A held run-folder lock; {@link RunLock.release} frees it. */
+export interface RunLock {
+  /** The lock file (`<dir>.lock`, beside the folder, since the folder itself is replaced every epoch). */
+  readonly path: string;
+  release(): Promise<void>;
+}
+
+/**
+ * Takes the lock of run folder `dir` for this process: `<dir>.lock` holds the owner's pid and host. A lock
+ * whose process no longer runs (on this host) is taken over; a live one is refused with a `UsageError`, so
+ * that two runs never write (or clean up after) one folder at once.
+ */
+export async function lockRunFolder(dir: string): Promise<RunLock> {
+  const path = join(dirname(resolve(dir)), `${basename(resolve(dir))}.lock`);
+  await Deno.mkdir(dirname(path), { recursive: true });
+  const owner = { pid: Deno.pid, host: hostname(), since: new Date().toISOString() };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await Deno.writeTextFile(path, JSON.stringify(owner) + "\n", { createNew: true });
+      return {
+        path,
+        release: () => Deno.remove(path).catch(() => {}),
+      };
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    }
+    let held: { pid?: number; host?: string; since?: string } = {};
+    try {
+      held = JSON.parse(await Deno.readTextFile(path));
+    } catch { /* unreadable or half-written: treated as held by an unknown process */ }
+    if (held.host === owner.host && typeof held.pid === "number" && !processRuns(held.pid)) {
+      await Deno.remove(path).catch(() => {}); // stale: its process ended without releasing it
+      continue;
+    }
+    throw new UsageError(
+      `${dir} is in use by another training run (pid ${held.pid ?? "?"} on ${held.host ?? "?"} since ` +
+        `${held.since ?? "?"}); wait for it, pick another --out, or delete ${path} if no run is left`,
+    );
+  }
+  throw new UsageError(`cannot take the lock ${path}`);
+}
+
+/** Whether process `pid` runs on this machine (`/proc` on Linux; elsewhere assumed so). */
+function processRuns(pid: number): boolean {
+  if (Deno.build.os !== "linux") return true;
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -18,7 +18,15 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { augmentBatch, type Augmenter, defaultAugmentation } from "../augment/augment.ts";
-import { type CheckpointContent, loadCheckpoint, saveCheckpoint, type TrainState } from "./checkpoint_io.ts";
+import {
+  checkFreshRunFolder,
+  type CheckpointContent,
+  checkRunFolderWritable,
+  loadCheckpoint,
+  lockRunFolder,
+  saveCheckpoint,
+  type TrainState,
+} from "./checkpoint_io.ts";
 import { IMAGE_SIZE, NUM_COORDS } from "../core/constants.ts";
 import { completeOnly } from "../data/dataset.ts";
 import { PIXELS } from "../core/constants.ts";
@@ -32,7 +40,7 @@ import { NORM_SCALE, normalise } from "../models/normalise.ts";
 import { createModel, isModelName, MODEL_NAMES, type ModelName } from "../models/registry.ts";
 import type { EpochRecord, TrainProgress, TrainStartInfo } from "./progress_io.ts";
 import { Rng } from "../core/rng.ts";
-import { type StepBatch, trainStepAsync } from "./train_step.ts";
+import { LOSS_NAMES, type LossName, type StepBatch, trainStepAsync } from "./train_step.ts";
 
 /** Every hyper-parameter of a run, with its default in {@link DEFAULT_CONFIG}. */
 export interface TrainConfig {
@@ -45,6 +53,13 @@ export interface TrainConfig {
   batchSize: number;
   /** Adam's initial learning rate (the thesis: 1e-3). */
   lr: number;
+  /** The loss to minimise: masked MSE (the thesis), Wing loss or L1 (see `landmarkLoss`). */
+  loss: LossName;
+  /**
+   * The learning-rate schedule: `"plateau"` (reduce on plateau, below) or `"cosine"` (from `lr` down to
+   * `minLr` over `epochs`, set at the start of each epoch; suits a run sized to a time budget).
+   */
+  schedule: "plateau" | "cosine";
   /** Reduce-on-plateau: multiply the LR by `lrFactor` after `lrPatience` epochs without improvement. */
   lrFactor: number;
   lrPatience: number;
@@ -65,6 +80,8 @@ export interface TrainConfig {
   out?: string;
   /** Continue from the checkpoint in `out` (weights, Adam state, epoch, LR, best, history). */
   resume: boolean;
+  /** Replace a model already in `out` (without it, or `resume`, a fresh run there is refused). */
+  overwrite: boolean;
   /** How this run was started (e.g. the command line), recorded in the model's metadata. */
   command?: string;
 }
@@ -75,6 +92,8 @@ export const DEFAULT_CONFIG: Readonly<Omit<TrainConfig, "augment">> = {
   epochs: 30,
   batchSize: 32,
   lr: 1e-3,
+  loss: "mse",
+  schedule: "plateau",
   lrFactor: 0.5,
   lrPatience: 3,
   minLr: 1e-6,
@@ -84,6 +103,7 @@ export const DEFAULT_CONFIG: Readonly<Omit<TrainConfig, "augment">> = {
   completeOnly: false,
   maxLoss: 1e4,
   resume: false,
+  overwrite: false,
 };
 
 /** What {@link train} returns. */
@@ -133,6 +153,8 @@ export function resolveConfig(config: Partial<TrainConfig> = {}): TrainConfig {
   check("validation", cfg.validation >= 0 && cfg.validation < 1, "a fraction in [0, 1)");
   check("seed", Number.isSafeInteger(cfg.seed), "an integer");
   check("maxLoss", cfg.maxLoss > 0, "a number > 0");
+  check("loss", (LOSS_NAMES as readonly string[]).includes(cfg.loss), LOSS_NAMES.join(" | "));
+  check("schedule", cfg.schedule === "plateau" || cfg.schedule === "cosine", "plateau | cosine");
   if (cfg.resume && !cfg.out) throw new UsageError("resume needs a run folder (out)");
   return cfg;
 }
@@ -159,6 +181,40 @@ export function prepareData(
     );
   }
   return sets;
+}
+
+/**
+ * The part of `ds` that a model's training used as `which` ("training" or "validation"), re-made from the
+ * split settings in its metadata (validation fraction, seed, drop-incomplete), so that a model is scored on
+ * the faces it never trained on. `ds` must be the dataset the model was trained on.
+ *
+ * @throws {UsageError} when the metadata has no training record or the split's sizes differ from the
+ *   recorded ones (another dataset, or other settings).
+ */
+export function splitLikeTraining(
+  ds: KeypointDataset,
+  metadata: { training?: { config?: unknown; data?: { train?: number; validation?: number } } },
+  which: "training" | "validation",
+): KeypointDataset {
+  const config = metadata.training?.config as Partial<TrainConfig> | undefined;
+  if (!config || typeof config.validation !== "number" || typeof config.seed !== "number") {
+    throw new UsageError(
+      "the model's metadata.json records no training split (validation fraction and seed)",
+    );
+  }
+  const sets = prepareData(ds, {
+    completeOnly: config.completeOnly ?? false,
+    validation: config.validation,
+    seed: config.seed,
+  });
+  const recorded = metadata.training?.data;
+  if (recorded && (recorded.train !== sets.train.n || recorded.validation !== sets.validation.n)) {
+    throw new UsageError(
+      `${ds.name} splits into ${sets.train.n}/${sets.validation.n} faces with the model's settings, but the ` +
+        `model was trained on ${recorded.train}/${recorded.validation}: pass the dataset it was trained on`,
+    );
+  }
+  return which === "training" ? sets.train : sets.validation;
 }
 
 /** The random source of epoch `epoch`: fixed by the run's seed, so a resume replays the same batches. */
@@ -235,7 +291,8 @@ function adamStateInModelOrder(
   const names = model.trainableWeights.map((w) => w.originalName);
   const wanted = ["iter", ...names.map((n) => `${n}/m`), ...names.map((n) => `${n}/v`)];
   const missing = wanted.filter((n) => !(n in saved));
-  if (missing.length > 0 || Object.keys(saved).length !== wanted.length) {
+  const powers = BETA_POWERS.filter((n) => n in saved).length; // absent in checkpoints before they were saved
+  if (missing.length > 0 || Object.keys(saved).length !== wanted.length + powers) {
     throw new DataError(
       `the optimizer state does not match the model (missing ${missing.slice(0, 3).join(", ") || "none"}; ` +
         `${Object.keys(saved).length} saved, ${wanted.length} expected): start a fresh run without --resume`,
@@ -243,6 +300,29 @@ function adamStateInModelOrder(
     );
   }
   return wanted.map((name) => ({ name, tensor: saved[name] }));
+}
+
+/** The cosine schedule's rate for `epoch` (1-based): `lr` at epoch 1, `minLr` after the last. */
+export function cosineLr(cfg: Pick<TrainConfig, "lr" | "minLr" | "epochs">, epoch: number): number {
+  const t = (epoch - 1) / Math.max(1, cfg.epochs);
+  return cfg.minLr + (cfg.lr - cfg.minLr) * 0.5 * (1 + Math.cos(Math.PI * t));
+}
+
+/**
+ * Adam's running powers β₁ᵗ and β₂ᵗ (private fields of tfjs's AdamOptimizer). Training builds them by one
+ * multiplication per step, but `setWeights` recomputes them as `pow(β, t + 1)`, which differs in the last
+ * bits, so a resumed run would drift from an uninterrupted one: they are saved and restored as they are.
+ */
+const BETA_POWERS = ["accBeta1", "accBeta2"] as const;
+
+function betaPowers(optimizer: tf.AdamOptimizer): { name: string; tensor: tf.Tensor }[] {
+  const fields = optimizer as unknown as Record<string, tf.Variable | undefined>;
+  return BETA_POWERS.flatMap((name) => (fields[name] ? [{ name, tensor: fields[name] }] : []));
+}
+
+function restoreBetaPowers(optimizer: tf.AdamOptimizer, saved: tf.NamedTensorMap): void {
+  const fields = optimizer as unknown as Record<string, tf.Variable | undefined>;
+  for (const name of BETA_POWERS) if (saved[name] && fields[name]) fields[name].assign(saved[name]);
 }
 
 function setLearningRate(optimizer: tf.AdamOptimizer, lr: number): void {
@@ -265,8 +345,25 @@ export async function train(
   // ---- config and data
   const cfg = resolveConfig(config);
   const sets = prepareData(data, cfg);
-  const { train: trainSet, validation: valSet } = sets;
 
+  // ---- the run folder: one run at a time, and no trained model replaced unasked
+  if (cfg.out) await checkRunFolderWritable(cfg.out);
+  const lock = cfg.out ? await lockRunFolder(cfg.out) : null;
+  try {
+    if (cfg.out && !cfg.resume && !cfg.overwrite) await checkFreshRunFolder(cfg.out);
+    return await trainLocked(sets, cfg, progress);
+  } finally {
+    await lock?.release();
+  }
+}
+
+/** {@link train} from the model on, while the run folder is locked. */
+async function trainLocked(
+  sets: { train: KeypointDataset; validation: KeypointDataset },
+  cfg: TrainConfig,
+  progress: TrainProgress,
+): Promise<TrainResult> {
+  const { train: trainSet, validation: valSet } = sets;
   // ---- model, optimizer and state: fresh, or restored from the last checkpoint
   const ck = cfg.resume ? await loadCheckpoint(cfg.out!, cfg.model) : null;
   const model = ck
@@ -291,6 +388,7 @@ export async function train(
   if (ck) {
     const weights = tf.io.decodeWeights(ck.optimizer.data, ck.optimizer.specs);
     await optimizer.setWeights(adamStateInModelOrder(model, weights, cfg.out!));
+    restoreBetaPowers(optimizer, weights);
     tf.dispose(Object.values(weights)); // setWeights made variables sharing the data
     if (state.data.train !== trainSet.n || state.data.validation !== valSet.n) {
       console.warn(
@@ -333,17 +431,26 @@ export async function train(
   let stoppedBy = state.epoch >= cfg.epochs ? "already finished" : "epochs";
   try {
     for (let epoch = state.epoch + 1; epoch <= cfg.epochs; epoch++) {
+      if (cfg.schedule === "cosine") {
+        state.lr = cosineLr(cfg, epoch);
+        setLearningRate(optimizer, state.lr);
+      }
       const rng = epochRng(state.seed, epoch);
       const order = rng.shuffle(Array.from({ length: trainSet.n }, (_, i) => i));
       const t0 = performance.now();
-      let lossSum = 0, seen = 0;
+      let lossSum = 0, mseSum = 0, seen = 0;
+      const report = { mse: NaN };
       for (let b = 0; b < batches; b++) {
         const indices = order.slice(b * cfg.batchSize, (b + 1) * cfg.batchSize);
         const batch = makeBatch(trainSet, indices, cfg.augment, rng);
         let loss: number;
         try {
           // "auto": on wasm, split a batch that would not fit the 4 GiB heap into micro-batches.
-          loss = await trainStepAsync(model, optimizer, batch, { microBatch: "auto" });
+          loss = await trainStepAsync(model, optimizer, batch, {
+            microBatch: "auto",
+            loss: cfg.loss,
+            report,
+          });
         } finally {
           tf.dispose([batch.x, batch.y, batch.mask]);
         }
@@ -357,6 +464,7 @@ export async function train(
           );
         }
         lossSum += loss * indices.length;
+        mseSum += report.mse * indices.length;
         seen += indices.length;
         const seconds = (performance.now() - t0) / 1000;
         progress.onBatch?.({
@@ -374,11 +482,12 @@ export async function train(
       const metrics = await validate(model, valSet);
       const loss = lossSum / seen;
       // Without a validation set the training loss stands in, so the schedule still works.
-      const score = valSet.n > 0 ? metrics.rmse_px : Math.sqrt(loss) * NORM_SCALE;
+      const trainRmse = Math.sqrt(mseSum / seen) * NORM_SCALE;
+      const score = valSet.n > 0 ? metrics.rmse_px : trainRmse;
       const record: EpochRecord = {
         epoch,
         loss,
-        train_rmse_px: Math.sqrt(loss) * NORM_SCALE,
+        train_rmse_px: trainRmse,
         val_rmse_px: metrics.rmse_px,
         val_nme: metrics.nme,
         val_pck_10: metrics.pck_10,
@@ -395,7 +504,7 @@ export async function train(
       } else {
         epochsSinceBest++;
         epochsSinceLrChange++;
-        if (epochsSinceLrChange >= cfg.lrPatience && lr > cfg.minLr) {
+        if (cfg.schedule === "plateau" && epochsSinceLrChange >= cfg.lrPatience && lr > cfg.minLr) {
           lr = Math.max(cfg.minLr, lr * cfg.lrFactor);
           setLearningRate(optimizer, lr);
           epochsSinceLrChange = 0;
@@ -408,7 +517,10 @@ export async function train(
 
       // ---- checkpoint (atomic), then report
       if (cfg.out) {
-        const optimizerWeights = adamStateForCheckpoint(model, await optimizer.getWeights());
+        const optimizerWeights = [
+          ...adamStateForCheckpoint(model, await optimizer.getWeights()),
+          ...betaPowers(optimizer),
+        ];
         const content: CheckpointContent = {
           best: best!,
           metadata: metadataFor(bestMetrics, state.finished),

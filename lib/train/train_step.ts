@@ -24,6 +24,52 @@ export function maskedMse(pred: tf.Tensor, target: tf.Tensor, mask: tf.Tensor): 
   });
 }
 
+/** The training losses {@link trainStep} can minimise (see {@link landmarkLoss}). */
+export const LOSS_NAMES = ["mse", "wing", "l1"] as const;
+
+/** One of {@link LOSS_NAMES}. */
+export type LossName = typeof LOSS_NAMES[number];
+
+/** Pixels per normalised unit (the 96×96 frame's half side, as in `models/normalise.ts`). */
+const PX = 48;
+
+/**
+ * Wing loss's parameters in pixels of the 96×96 crop (Feng et al., CVPR 2018, used w = 10, ε = 2 on crops
+ * of similar size): logarithmic below `w` px, so small errors keep a large gradient, linear above it.
+ */
+export const WING = { w: 10, epsilon: 2 } as const;
+
+/**
+ * The per-coordinate loss of an error `d` in normalised units, summed with `mask` and divided by `denom`:
+ * - `"mse"`: `d²` (the thesis's loss; the value stays in normalised units²);
+ * - `"wing"`: Wing loss of the error in pixels, `w·ln(1 + |e|/ε)` below `w`, `|e| − C` above it;
+ * - `"l1"`: `|e|` in pixels.
+ */
+export function landmarkLoss(
+  name: LossName,
+  pred: tf.Tensor,
+  target: tf.Tensor,
+  mask: tf.Tensor,
+  denom: tf.Tensor | number,
+): tf.Scalar {
+  return tf.tidy(() => {
+    const d = tf.sub(pred, target);
+    let per: tf.Tensor;
+    if (name === "mse") per = tf.square(d);
+    else {
+      const e = tf.mul(tf.abs(d), PX);
+      if (name === "l1") per = e;
+      else {
+        // w·ln(1 + min(e, w)/ε) + max(0, e − w) equals both branches (and their sum at e = w) with no
+        // `where`, whose comparison has no gradient in tfjs.
+        const { w, epsilon } = WING;
+        per = tf.add(tf.mul(w, tf.log1p(tf.div(tf.minimum(e, w), epsilon))), tf.relu(tf.sub(e, w)));
+      }
+    }
+    return tf.div(tf.sum(tf.mul(per, mask)), denom) as tf.Scalar;
+  });
+}
+
 /** Inputs of one step: a batch already on the backend. */
 export interface StepBatch {
   /** `[B, 96, 96, 1]` images. */
@@ -43,6 +89,10 @@ export interface TrainStepOptions {
    * the whole batch.
    */
   microBatch?: number | "auto";
+  /** The loss to minimise (default `"mse"`). */
+  loss?: LossName;
+  /** Filled with the batch's masked MSE (normalised units) when given, whatever the loss. */
+  report?: { mse: number };
 }
 
 /**
@@ -65,12 +115,17 @@ export function trainStep(
     throw new UsageError(`trainStep: microBatch must be a positive integer, got ${opts.microBatch}`);
   }
   if (micro >= size) {
-    const loss = minimizeBatch(model, optimizer, batch);
+    const { loss, mse } = minimizeBatch(model, optimizer, batch, opts);
     const value = loss.dataSync()[0];
     loss.dispose();
+    if (opts.report) {
+      opts.report.mse = mse ? (mse as tf.Scalar).dataSync()[0] : value;
+      (mse as tf.Scalar | null)?.dispose();
+    }
     return value;
   }
-  const { loss, grads } = accumulateGradients(model, batch, micro);
+  const { loss, grads, mse } = accumulateGradients(model, batch, micro, opts.loss ?? "mse");
+  if (opts.report) opts.report.mse = mse;
   optimizer.applyGradients(grads);
   tf.dispose(Object.values(grads));
   return loss;
@@ -89,30 +144,44 @@ export async function trainStepAsync(
 ): Promise<number> {
   const size = batch.x.shape[0];
   const micro = opts.microBatch === "auto" ? autoMicroBatch(model, size) : opts.microBatch ?? size;
-  if (micro !== size || tf.getBackend() !== "webgpu") return trainStep(model, optimizer, batch, opts);
-  const loss = minimizeBatch(model, optimizer, batch);
+  if (micro < size || tf.getBackend() !== "webgpu") return trainStep(model, optimizer, batch, opts);
+  const { loss, mse } = minimizeBatch(model, optimizer, batch, opts);
   try {
-    return (await loss.data())[0];
+    const value = (await loss.data())[0];
+    if (opts.report) opts.report.mse = mse ? (await mse.data())[0] : value;
+    return value;
   } finally {
-    loss.dispose();
+    tf.dispose([loss, ...(mse ? [mse] : [])]);
   }
 }
 
-/** One whole-batch step; returns the loss tensor (the caller reads and disposes it). */
-function minimizeBatch(model: tf.LayersModel, optimizer: tf.Optimizer, batch: StepBatch): tf.Scalar {
+/**
+ * One whole-batch step; returns the loss and, when a report is asked for with another loss, the masked MSE
+ * (the caller reads and disposes both).
+ */
+function minimizeBatch(
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  batch: StepBatch,
+  opts: TrainStepOptions,
+): { loss: tf.Scalar; mse: tf.Scalar | null } {
   // An explicit variable list fixes the order of Adam's moments to the model's weight order (the
   // default, the engine's registration order, differs between a built and a loaded functional model).
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const lossName = opts.loss ?? "mse";
+  let mse: tf.Scalar | null = null;
   const loss = optimizer.minimize(
     () => {
       const pred = model.apply(batch.x, { training: true }) as tf.Tensor;
-      return maskedMse(pred, batch.y, batch.mask);
+      if (lossName === "mse" || !opts.report) return maskedMse(pred, batch.y, batch.mask);
+      mse = tf.keep(maskedMse(pred, batch.y, batch.mask));
+      return landmarkLoss(lossName, pred, batch.y, batch.mask, tf.maximum(tf.sum(batch.mask), 1));
     },
     true,
     vars,
   );
   if (!loss) throw new Error("trainStep: the optimizer returned no loss");
-  return loss;
+  return { loss, mse };
 }
 
 const autoPlans = new WeakMap<tf.LayersModel, Map<number, number>>();
@@ -139,25 +208,31 @@ export function accumulateGradients(
   model: tf.LayersModel,
   batch: StepBatch,
   microBatch: number,
-): { loss: number; grads: tf.NamedTensorMap } {
+  lossName: LossName = "mse",
+): { loss: number; grads: tf.NamedTensorMap; mse: number } {
   const size = batch.x.shape[0];
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const denom = tf.tidy(() => tf.maximum(tf.sum(batch.mask), 1));
   const sums: tf.NamedTensorMap = {};
-  let loss = 0;
+  let loss = 0, mse = 0;
   try {
     for (let start = 0; start < size; start += microBatch) {
       const n = Math.min(microBatch, size - start);
+      let sq: tf.Scalar | null = null;
       const { value, grads } = tf.tidy(() => {
         const x = tf.slice(batch.x, [start, 0, 0, 0], [n, -1, -1, -1]);
         const y = tf.slice(batch.y, [start, 0], [n, -1]);
         const mask = tf.slice(batch.mask, [start, 0], [n, -1]);
         return tf.variableGrads(() => {
           const pred = model.apply(x, { training: true }) as tf.Tensor;
-          return tf.div(tf.sum(tf.mul(tf.squaredDifference(pred, y), mask)), denom) as tf.Scalar;
+          if (lossName !== "mse") sq = tf.keep(landmarkLoss("mse", pred, y, mask, denom));
+          return landmarkLoss(lossName, pred, y, mask, denom);
         }, vars);
       });
-      loss += value.dataSync()[0];
+      const v = value.dataSync()[0];
+      loss += v;
+      mse += sq ? (sq as tf.Scalar).dataSync()[0] : v;
+      (sq as tf.Scalar | null)?.dispose();
       value.dispose();
       for (const [name, g] of Object.entries(grads)) {
         const prev = sums[name];
@@ -171,7 +246,7 @@ export function accumulateGradients(
   } finally {
     denom.dispose();
   }
-  return { loss, grads: sums };
+  return { loss, grads: sums, mse };
 }
 
 /** The wasm32 heap: 4 GiB. */

@@ -307,6 +307,30 @@ export interface VideoWriter {
 }
 
 /**
+ * Writers not yet closed, aborted on Ctrl-C (or SIGTERM) so that no `.tmp` file is left behind: a signal
+ * would otherwise end the process before any `finally` runs.
+ */
+const openWriters = new Set<() => Promise<void>>();
+const STOP_SIGNALS: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+
+async function abortOpenWritersAndExit(): Promise<void> {
+  await Promise.all([...openWriters].map((abort) => abort()));
+  Deno.exit(130);
+}
+
+function trackWriter(abort: () => Promise<void>): void {
+  if (openWriters.size === 0) {
+    for (const s of STOP_SIGNALS) Deno.addSignalListener(s, abortOpenWritersAndExit);
+  }
+  openWriters.add(abort);
+}
+
+function untrackWriter(abort: () => Promise<void>): void {
+  if (!openWriters.delete(abort) || openWriters.size > 0) return;
+  for (const s of STOP_SIGNALS) Deno.removeSignalListener(s, abortOpenWritersAndExit);
+}
+
+/**
  * Opens an FFmpeg encoder for frames of `width × height` at `fps` (a number or FFmpeg's fraction text).
  * The file is written beside `path` under a temporary name and renamed by `close()`. Its extension is
  * replaced by the encoder's (`.mp4` for H.264, `.webm` for VP9). Odd sizes are padded by one black pixel
@@ -345,7 +369,7 @@ export async function openVideoWriter(
     await Deno.remove(tmp).catch(() => {});
     return new Error(`${target}: FFmpeg (${encoder.encoder}) ${what}: ${msg}`);
   };
-  return {
+  const writer: VideoWriter = {
     path: target,
     encoder,
     async write(rgb) {
@@ -362,6 +386,7 @@ export async function openVideoWriter(
     async close() {
       if (closed) return;
       closed = true;
+      untrackWriter(writer.abort);
       await stdin.close().catch(() => {});
       if (!(await child.status).success) throw await fail("failed");
       await stderrText;
@@ -370,6 +395,7 @@ export async function openVideoWriter(
     async abort() {
       if (closed) return;
       closed = true;
+      untrackWriter(writer.abort);
       await stdin.abort().catch(() => {});
       try {
         child.kill("SIGTERM");
@@ -381,4 +407,6 @@ export async function openVideoWriter(
       await Deno.remove(tmp).catch(() => {});
     },
   };
+  trackWriter(writer.abort);
+  return writer;
 }

@@ -1,0 +1,164 @@
+/**
+ * Face detection with several of OpenCV's Haar cascades, in order of preference: the frontal default (the
+ * thesis's), then `alt2`, then the profile cascade on the photo and on its mirror image (the profile cascade
+ * only knows faces turned one way). A later cascade runs only when the earlier ones found nothing, so a
+ * photo the default cascade handles costs what it did, while a face it misses gets more chances.
+ *
+ * Each cascade frames faces differently, so each box carries the cascade that found it and
+ * `cropBoxForDetection` frames it with that cascade's calibration ({@link CASCADE_FRAMING}).
+ *
+ * @example
+ * ```ts
+ * import { createCascadeDetector } from "./cascades_io.ts";
+ * import { readGray } from "../core/image_io.ts";
+ * const detector = await createCascadeDetector();
+ * const faces = detector.detect(await readGray("data/portraits/astronaut.png"));
+ * detector.close();
+ * ```
+ *
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+import { type Box, iou } from "../core/box.ts";
+import { UsageError } from "../core/errors.ts";
+import type { RawImage } from "../core/image.ts";
+import { CASCADE_NAMES, type CascadeName } from "../data/crop.ts";
+import type { FaceDetector, FaceDetectorOptions } from "./detect.ts";
+import { createFaceDetector } from "./detect_io.ts";
+
+export { CASCADE_FRAMING, CASCADE_NAMES, type CascadeName } from "../data/crop.ts";
+
+/** The cascade files shipped in `data/` (OpenCV 4.6.0 as packaged by Debian's `opencv-data`). */
+export const CASCADE_PATHS: Readonly<Record<CascadeName, string>> = {
+  default: fileURLToPath(new URL("../../data/haarcascade_frontalface_default.xml", import.meta.url)),
+  alt2: fileURLToPath(new URL("../../data/haarcascade_frontalface_alt2.xml", import.meta.url)),
+  profile: fileURLToPath(new URL("../../data/haarcascade_profileface.xml", import.meta.url)),
+};
+
+/** A detection and where it came from. */
+export interface CascadeFace extends Box {
+  /** The cascade that found it. */
+  cascade: CascadeName;
+  /** True when found on the mirrored photo (its box is mapped back to the photo). */
+  mirrored: boolean;
+}
+
+/** Options of {@link createCascadeDetector}. */
+export interface CascadeDetectorOptions extends Omit<FaceDetectorOptions, "cascadePath"> {
+  /** The cascades to try, in order (default: all of {@link CASCADE_NAMES}). */
+  cascades?: readonly CascadeName[];
+  /**
+   * Last resort when every cascade found nothing: the first cascade on the photo turned by each of these
+   * angles in degrees (Haar cascades only find faces within about ±15° of upright; faces in the wild tilt
+   * to ±30°). Default ±25°; `[]` turns it off.
+   */
+  rotations?: readonly number[];
+}
+
+/** A detector that tries several cascades; its boxes are {@link CascadeFace}s. */
+export interface CascadeDetector extends FaceDetector {
+  detect(gray: RawImage): CascadeFace[];
+}
+
+/**
+ * Creates a detector trying `opts.cascades` in order until one finds a face.
+ *
+ * @throws {UsageError} for an unknown cascade name or bad detector settings.
+ */
+export async function createCascadeDetector(opts: CascadeDetectorOptions = {}): Promise<CascadeDetector> {
+  const names = opts.cascades ?? CASCADE_NAMES;
+  if (names.length === 0) throw new UsageError("at least one cascade is needed");
+  for (const n of names) {
+    if (!(CASCADE_NAMES as readonly string[]).includes(n)) {
+      throw new UsageError(`unknown cascade "${n}": expected one of ${CASCADE_NAMES.join(", ")}`);
+    }
+  }
+  const { cascades: _, rotations = [-25, 25], ...detectorOptions } = opts;
+  const detectors: [CascadeName, FaceDetector][] = [];
+  for (const name of names) {
+    detectors.push([
+      name,
+      await createFaceDetector({ ...detectorOptions, cascadePath: CASCADE_PATHS[name] }),
+    ]);
+  }
+  return {
+    options: detectors[0][1].options,
+    detect(gray: RawImage): CascadeFace[] {
+      for (const [cascade, d] of detectors) {
+        const found: CascadeFace[] = d.detect(gray).map((b) => ({ ...b, cascade, mirrored: false }));
+        if (cascade === "profile") {
+          const mirror = mirrorGray(gray);
+          for (const b of d.detect(mirror)) {
+            found.push({ ...b, x: gray.width - b.x - b.width, cascade, mirrored: true });
+          }
+        }
+        if (found.length > 0) return dropOverlapping(found);
+      }
+      const [cascade, first] = detectors[0];
+      for (const degrees of rotations) {
+        const turned = rotateGray(gray, degrees);
+        // A box found on the turned photo keeps its size; its centre is turned back onto the photo.
+        const found = first.detect(turned).map((b) => {
+          const [cx, cy] = rotatePoint(b.x + (b.width - 1) / 2, b.y + (b.height - 1) / 2, gray, -degrees);
+          return {
+            x: Math.round(cx - (b.width - 1) / 2),
+            y: Math.round(cy - (b.height - 1) / 2),
+            width: b.width,
+            height: b.height,
+            cascade,
+            mirrored: false,
+          };
+        });
+        if (found.length > 0) return dropOverlapping(found);
+      }
+      return [];
+    },
+    close() {
+      for (const [, d] of detectors) d.close();
+    },
+  };
+}
+
+/** `(x, y)` turned by `degrees` (counter-clockwise on screen) about the centre of `size`. */
+function rotatePoint(x: number, y: number, size: { width: number; height: number }, degrees: number) {
+  const t = degrees * Math.PI / 180, cos = Math.cos(t), sin = Math.sin(t);
+  const cx = (size.width - 1) / 2, cy = (size.height - 1) / 2;
+  return [cx + cos * (x - cx) + sin * (y - cy), cy - sin * (x - cx) + cos * (y - cy)];
+}
+
+/**
+ * The photo turned by `degrees` (counter-clockwise on screen) about its centre, same size, nearest pixel;
+ * what turns out of the frame is lost and what turns in is black. A point of the photo lands at
+ * `rotatePoint(point, degrees)`.
+ */
+export function rotateGray(gray: RawImage, degrees: number): RawImage {
+  const { width, height, data } = gray;
+  const out = new Uint8Array(data.length);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const [sx, sy] = rotatePoint(x, y, gray, -degrees);
+      const ix = Math.round(sx), iy = Math.round(sy);
+      if (ix >= 0 && iy >= 0 && ix < width && iy < height) out[y * width + x] = data[iy * width + ix];
+    }
+  }
+  return { width, height, data: out };
+}
+
+/** The photo mirrored left to right. */
+export function mirrorGray(gray: RawImage): RawImage {
+  const { width, height, data } = gray;
+  const out = new Uint8Array(data.length);
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    for (let x = 0; x < width; x++) out[row + x] = data[row + width - 1 - x];
+  }
+  return { width, height, data: out };
+}
+
+/** Keeps the larger of two boxes that overlap by more than 0.3 IoU (the same face found twice). */
+function dropOverlapping(faces: CascadeFace[]): CascadeFace[] {
+  const sorted = [...faces].sort((a, b) => b.width * b.height - a.width * a.height || a.y - b.y || a.x - b.x);
+  const kept: CascadeFace[] = [];
+  for (const f of sorted) if (kept.every((k) => iou(k, f) <= 0.3)) kept.push(f);
+  return kept;
+}

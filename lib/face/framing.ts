@@ -1,0 +1,105 @@
+/**
+ * How a crop sits around a face: the training crops are square boxes around the 68 ground-truth landmarks
+ * (`squareBoxAround`), the crops at inference come from a detector's box or from a first prediction. This
+ * module measures the difference (scale and shift, as a spread rather than one median) and frames an
+ * inference crop like a training crop from the 15 predicted keypoints, which is what refinement
+ * (re-crop and predict again) needs.
+ *
+ * Pure code: no file or network access.
+ *
+ * @example
+ * ```ts
+ * import { cropBoxFromKeypoints, framingOf } from "./framing.ts";
+ * const box = cropBoxFromKeypoints(keypoints15InPhotoPixels);
+ * const f = framingOf(box, { x: 10, y: 20, size: 120 }); // { scale, dx, dy }
+ * ```
+ *
+ * @module
+ */
+import { DEFAULT_CROP_MARGIN, pointBounds } from "../data/crop.ts";
+
+/** A square crop: top-left corner and side in image pixels (the same shape as `CropBox`). */
+export interface SquareBox {
+  x: number;
+  y: number;
+  size: number;
+}
+
+/** A crop relative to a reference crop: `scale = size / ref.size`, centre offsets in units of `ref.size`. */
+export interface Framing {
+  scale: number;
+  dx: number;
+  dy: number;
+}
+
+/** The framing of `box` against `ref` (both square crops; centres in the pixel-centre convention). */
+export function framingOf(box: SquareBox, ref: SquareBox): Framing {
+  const c = (b: SquareBox) => [b.x + (b.size - 1) / 2, b.y + (b.size - 1) / 2];
+  const [bx, by] = c(box), [rx, ry] = c(ref);
+  return { scale: box.size / ref.size, dx: (bx - rx) / ref.size, dy: (by - ry) / ref.size };
+}
+
+/** The 5th, 25th, 50th, 75th and 95th percentiles of a sample. */
+export interface Quantiles {
+  p5: number;
+  p25: number;
+  p50: number;
+  p75: number;
+  p95: number;
+}
+
+/** Percentiles of `values` (linear interpolation); NaN fields for an empty sample. */
+export function quantiles(values: readonly number[]): Quantiles {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
+  const q = (p: number) => {
+    if (v.length === 0) return NaN;
+    const i = p * (v.length - 1), lo = Math.floor(i), hi = Math.ceil(i);
+    return v[lo] + (v[hi] - v[lo]) * (i - lo);
+  };
+  return { p5: q(0.05), p25: q(0.25), p50: q(0.5), p75: q(0.75), p95: q(0.95) };
+}
+
+/** The spread of a set of framings: how many, and the percentiles of each component. */
+export interface FramingSpread {
+  n: number;
+  scale: Quantiles;
+  dx: Quantiles;
+  dy: Quantiles;
+}
+
+/** Summarises framings measured on many faces. */
+export function framingSpread(framings: readonly Framing[]): FramingSpread {
+  return {
+    n: framings.length,
+    scale: quantiles(framings.map((f) => f.scale)),
+    dx: quantiles(framings.map((f) => f.dx)),
+    dy: quantiles(framings.map((f) => f.dy)),
+  };
+}
+
+/**
+ * How the box of the 15 keypoints relates to the box of the 68 landmarks that the training crops are
+ * framed by: `extent` = larger side of the 68-landmark box ÷ larger side of the 15-keypoint box, and the
+ * 68-landmark box's centre minus the 15-keypoint box's centre in units of the 15-keypoint side. Medians over
+ * the training split of ytf68 + 300-W (4627 faces; 5 %…95 %: extent 1.18…1.46, shiftX −0.20…0.21 with the
+ * head's yaw, shiftY 0.07…0.18), measured with `deno task bench framing`.
+ */
+export const KEYPOINTS15_TO_LANDMARK_BOX = { extent: 1.313, shiftX: 0, shiftY: 0.131 } as const;
+
+/**
+ * The square crop framed like a training crop (landmark box plus `margin` on each side) for a face whose 15
+ * keypoints are `points` (`[x0, y0, …]` in image pixels, NaN pairs skipped), e.g. a first prediction.
+ *
+ * @throws RangeError when no keypoint is finite.
+ */
+export function cropBoxFromKeypoints(points: ArrayLike<number>, margin = DEFAULT_CROP_MARGIN): SquareBox {
+  const { minX, minY, maxX, maxY } = pointBounds(points);
+  if (minX > maxX) throw new RangeError("cropBoxFromKeypoints: no finite keypoint to frame");
+  const side15 = Math.max(maxX - minX, maxY - minY);
+  const { extent, shiftX, shiftY } = KEYPOINTS15_TO_LANDMARK_BOX;
+  const size = Math.max(1, Math.round(extent * side15 * (1 + 2 * margin)));
+  const cx = (minX + maxX) / 2 + shiftX * side15, cy = (minY + maxY) / 2 + shiftY * side15;
+  return { x: Math.round(cx - (size - 1) / 2), y: Math.round(cy - (size - 1) / 2), size };
+}
+
+export { CASCADE_FRAMING, CASCADE_NAMES, type CascadeName } from "../data/crop.ts";

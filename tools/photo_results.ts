@@ -1,0 +1,105 @@
+/**
+ * The README's results on real photos, regenerated: for each model folder given, the validation faces of
+ * its own training split (re-made from its metadata) scored on ground-truth crops and end to end (detect →
+ * crop → refine → keypoints in the photo's pixels) under several settings, per dataset part.
+ *
+ * `deno run -A tools/photo_results.ts [--data DATASET] [--split validation|all] MODEL_DIR...`: every model is
+ * scored on the validation faces of the FIRST model's split (so the rows compare like with like; a model
+ * trained on another split may have seen some of them, which the README says where it matters)
+ * (default data `../shared/data/ytf68+../shared/data/300w`). Detections are cached in
+ * `outputs/cache/detections/`, so the second setting onwards costs only the predictions. Timings are wall
+ * time per face on whatever else the machine is doing: measure them on a quiet machine.
+ *
+ * @module
+ */
+import { DATASET_CACHE_DIR } from "../lib/data/dataset_cache_io.ts";
+import { initBackend } from "../lib/backend_io.ts";
+import { CASCADE_NAMES } from "../lib/data/crop.ts";
+import { loadDataset } from "../lib/data/spec_io.ts";
+import { type EndToEndReport, runEndToEnd } from "../lib/evaluate/end_to_end_io.ts";
+import { evaluate, type Metrics, metricsByPart, predictWithFlipTta } from "../lib/evaluate/metrics.ts";
+import { loadKeypointModel } from "../lib/models/folder_io.ts";
+import { splitLikeTraining } from "../lib/train/train_io.ts";
+
+const args = [...Deno.args];
+const take = (flag: string, fallback: string) => {
+  const i = args.indexOf(flag);
+  if (i < 0) return fallback;
+  const [, value] = args.splice(i, 2);
+  return value;
+};
+const data = take("--data", "../shared/data/ytf68+../shared/data/300w");
+const split = take("--split", "validation") as "validation" | "all";
+const models = args;
+if (models.length === 0) {
+  console.error(
+    "usage: deno run -A tools/photo_results.ts [--data DATASET] [--split validation|all] MODEL_DIR...",
+  );
+  Deno.exit(2);
+}
+
+await initBackend();
+const pct = (v: number) => Number.isFinite(v) ? `${(100 * v).toFixed(2)} %` : "–";
+const settings = [
+  { name: "frontal cascade, one shot", refine: 0, flip: false, chain: false },
+  { name: "frontal cascade, refine 1", refine: 1, flip: false, chain: false },
+  { name: "frontal cascade, refine 2", refine: 2, flip: false, chain: false },
+  { name: "cascade chain, refine 1", refine: 1, flip: false, chain: true },
+  { name: "cascade chain, refine 1, flip", refine: 1, flip: true, chain: true },
+];
+
+const splitModel = (await loadKeypointModel(models[0])).metadata;
+for (const dir of models) {
+  const model = await loadKeypointModel(dir);
+  let ds = await loadDataset(data, { cacheDir: DATASET_CACHE_DIR });
+  if (split === "validation") ds = splitLikeTraining(ds, splitModel, "validation");
+  console.log(`\n## ${dir} (${model.metadata.model}) on ${ds.n} faces of ${data} (${split})\n`);
+
+  // Ground-truth crops: the 96×96 faces the dataset holds, with and without flip TTA.
+  console.log(
+    "| crops | part | faces | RMSE (96 px) | NME | failures (NME > 10 %) |\n|---|---|---:|---:|---:|---:|",
+  );
+  for (const flip of [false, true]) {
+    const pred = flip
+      ? await predictWithFlipTta(model, ds.images, ds.n)
+      : await model.predict(ds.images, ds.n);
+    const rows: [string, Metrics][] = [...Object.entries(metricsByPart(pred, ds) ?? {}), [
+      "all",
+      evaluate(pred, ds.keypoints),
+    ]];
+    for (const [part, m] of rows) {
+      console.log(
+        `| ground truth${flip ? " + flip" : ""} | ${part} | ${m.n} | ${m.rmse_px.toFixed(3)} | ${
+          pct(m.nme)
+        } | ` +
+          `${pct(m.failure_rate_10)} |`,
+      );
+    }
+  }
+  model.model.dispose();
+
+  console.log(
+    "\n| end to end | part | faces | detected | NME | failures (NME > 10 % or missed) | ms / face |",
+  );
+  console.log("|---|---|---:|---:|---:|---:|---:|");
+  for (const s of settings) {
+    const r = await runEndToEnd({
+      model: dir,
+      data,
+      split: split === "validation" ? "validation" : undefined,
+      splitFrom: models[0],
+      refine: s.refine,
+      flip: s.flip,
+      cascades: s.chain ? CASCADE_NAMES : undefined,
+      cache: true,
+      progress: false,
+    });
+    const rows: [string, EndToEndReport][] = [...Object.entries(r.parts ?? {}), ["all", r]];
+    for (const [part, p] of rows) {
+      console.log(
+        `| ${s.name} | ${part} | ${p.n} | ${(100 * p.detected / p.n).toFixed(1)} % | ${pct(p.nme)} | ` +
+          `${pct(p.failure_rate_10)} | ${p.ms_per_image.toFixed(0)} |`,
+      );
+    }
+  }
+}
