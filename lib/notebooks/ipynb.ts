@@ -16,9 +16,12 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
-import { basename } from "node:path";
 import type { SourceCell } from "./percent.ts";
+
+/** The file name of a `/`-separated path (pure: this module runs in a browser too). */
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
 
 /** One output of a code cell, as nbformat stores it. */
 export interface NotebookOutput {
@@ -87,9 +90,15 @@ export function headerCell(sourcePath: string): SourceCell {
 
 /** A hash of the cells' kinds and texts (outputs and ids ignored). */
 export function cellsHash(cells: readonly Pick<NotebookCell, "cell_type" | "source">[]): string {
-  const h = createHash("sha256");
-  for (const c of cells) h.update(`${c.cell_type}\u0000${cellText(c)}\u0001`);
-  return h.digest("hex").slice(0, 16);
+  // Two 32-bit FNV-1a hashes with different offsets: enough to notice an edit (not a security check).
+  let a = 0x811c9dc5, b = 0x01000193 ^ 0x5bd1e995;
+  const text = cells.map((c) => `${c.cell_type}\u0000${cellText(c)}`).join("\u0001");
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
+  }
+  return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
 }
 
 /**
