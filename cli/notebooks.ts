@@ -38,7 +38,7 @@ import {
   readNotebook,
   sourceFromNotebook,
   sourceHeader,
-} from "../lib/notebooks/sources.ts";
+} from "../lib/notebooks/sources_io.ts";
 
 /** Parsed command line of the notebooks task. */
 export interface NotebookArgs {

@@ -1,6 +1,6 @@
 /**
  * `deno task submit --model DIR --test data/test.csv --out submission.csv [--lookup IdLookupTable.csv]`:
- * a Kaggle submission from a trained model (see lib/submission.ts). The lookup table is Kaggle's
+ * a Kaggle submission from a trained model (see lib/submission_io.ts). The lookup table is Kaggle's
  * competition data: by default `data/IdLookupTable.csv`, else `../shared/data/kaggle/IdLookupTable.csv`.
  *
  * Exit codes: 0 done, 1 failure, 2 bad input (no such model or file, a bad row, a bad option).
@@ -9,7 +9,7 @@
  */
 import { parseArgs, runCli, usage } from "./args.ts";
 import { BACKEND_NAMES, initBackend } from "../lib/backend.ts";
-import { makeSubmission } from "../lib/submission.ts";
+import { makeSubmission } from "../lib/submission_io.ts";
 
 const SPEC = {
   model: { type: "string", required: true, description: "model folder (as written by deno task train)" },

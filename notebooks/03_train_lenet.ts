@@ -30,7 +30,7 @@ backend;
 // Each box is a layer with its output shape (height × width × channels) and parameters.
 
 // %%
-import { architectureFigure, trainNotebookModel } from "../lib/notebooks/training.ts";
+import { architectureFigure, trainNotebookModel } from "../lib/notebooks/training_io.ts";
 import { notebookModels } from "../lib/notebooks/analysis.ts";
 const MODEL = notebookModels(Deno.env.toObject())[0]; // FKD_MODELS names others
 await architectureFigure(nb, MODEL);
@@ -45,7 +45,7 @@ await architectureFigure(nb, MODEL);
 // one without training again (quick mode always starts afresh, in `notebooks-quick/`).
 
 // %%
-import { heldOutPredictions, trainingSummary } from "../lib/notebooks/analysis.ts";
+import { heldOutPredictions, trainingSummary } from "../lib/notebooks/runs_io.ts";
 import { md } from "../lib/notebook.ts";
 const result = await trainNotebookModel(nb, MODEL);
 md(trainingSummary(result, backend.backend));

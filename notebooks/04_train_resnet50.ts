@@ -33,7 +33,7 @@ backend;
 // are the residual (skip) connections that each `Add` layer sums with the block's output.
 
 // %%
-import { architectureFigure, trainNotebookModel } from "../lib/notebooks/training.ts";
+import { architectureFigure, trainNotebookModel } from "../lib/notebooks/training_io.ts";
 import { notebookModels } from "../lib/notebooks/analysis.ts";
 const MODEL = notebookModels(Deno.env.toObject())[1]; // FKD_MODELS names others
 await architectureFigure(nb, MODEL);
@@ -48,7 +48,7 @@ await architectureFigure(nb, MODEL);
 // finished one without training again (quick mode always starts afresh, in `notebooks-quick/`).
 
 // %%
-import { heldOutPredictions, trainingSummary } from "../lib/notebooks/analysis.ts";
+import { heldOutPredictions, trainingSummary } from "../lib/notebooks/runs_io.ts";
 import { md } from "../lib/notebook.ts";
 const result = await trainNotebookModel(nb, MODEL);
 md(trainingSummary(result, backend.backend));
@@ -85,7 +85,8 @@ await nb.faces(`${MODEL}_predictions_4x4`, predictionGrid(held.faces, held.predi
 // comfortably), and the time per epoch it implies for this dataset's training split and for Kaggle's.
 
 // %%
-import { measureEpochCost, roughDuration } from "../lib/notebooks/analysis.ts";
+import { roughDuration } from "../lib/notebooks/analysis.ts";
+import { measureEpochCost } from "../lib/notebooks/runs_io.ts";
 const cost = await measureEpochCost(nb.ds, "resnet50", held.trainFaces);
 md(
   `ResNet-50 on ${backend.backend}: ${cost.imagesPerSec.toFixed(2)} img/s training → about ` +

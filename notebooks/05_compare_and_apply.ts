@@ -25,7 +25,8 @@ nb;
 // %%
 import { initBackend } from "../lib/backend.ts";
 import { type KeypointModel, loadKeypointModel } from "../lib/models/mod.ts";
-import { notebookModels, validationSplitOf } from "../lib/notebooks/analysis.ts";
+import { notebookModels } from "../lib/notebooks/analysis.ts";
+import { validationSplitOf } from "../lib/notebooks/runs_io.ts";
 const backend = await initBackend();
 const names = notebookModels(Deno.env.toObject()); // FKD_MODELS=a,b names others
 const models: KeypointModel[] = [];
@@ -130,7 +131,7 @@ await nb.figure(
 // %%
 import { join } from "node:path";
 import { createFaceDetector } from "../lib/detect.ts";
-import { listPortraits, portraitFigures } from "../lib/notebooks/portraits.ts";
+import { listPortraits, portraitFigures } from "../lib/notebooks/portraits_io.ts";
 const detector = await createFaceDetector();
 const portraits = await portraitFigures(
   listPortraits("../data/portraits"),
@@ -157,7 +158,8 @@ md(`${portraits.length} portraits; the files are \`outputs/figures/05_portrait_*
 
 // %%
 import { loadDataset } from "../lib/data/spec.ts";
-import { compareEndToEnd, endToEndComparisonTable, heldOutPhotosSpec } from "../lib/notebooks/analysis.ts";
+import { endToEndComparisonTable, heldOutPhotosSpec } from "../lib/notebooks/analysis.ts";
+import { compareEndToEnd } from "../lib/notebooks/runs_io.ts";
 import { fileExists, REPO_ROOT } from "../lib/notebook.ts";
 const photosSpec = heldOutPhotosSpec(
   nb.choice.spec,
@@ -195,7 +197,7 @@ e2e.length
 // the same from the command line.
 
 // %%
-import { findLookupTable, makeSubmission } from "../lib/submission.ts";
+import { findLookupTable, makeSubmission } from "../lib/submission_io.ts";
 const kaggle = {
   training: nb.choice.spec === join(REPO_ROOT, "data", "training.csv"),
   test: join(REPO_ROOT, "data", "test.csv"),

@@ -10,13 +10,15 @@ import {
   endToEndComparisonTable,
   epochCost,
   heldOutPhotosSpec,
-  heldOutPredictions,
   notebookModels,
   roughDuration,
+} from "../lib/notebooks/analysis.ts";
+import {
+  heldOutPredictions,
   trainingSummary,
   trainInRunFolder,
   validationSplitOf,
-} from "../lib/notebooks/analysis.ts";
+} from "../lib/notebooks/runs_io.ts";
 import { prepareData, train, type TrainConfig } from "../lib/train.ts";
 
 await tf.setBackend("cpu");

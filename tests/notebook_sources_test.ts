@@ -20,7 +20,7 @@ import {
   readNotebook,
   sourceFromNotebook,
   sourceHeader,
-} from "../lib/notebooks/sources.ts";
+} from "../lib/notebooks/sources_io.ts";
 import { handEditedNotebooks, parseNotebookArgs } from "../cli/notebooks.ts";
 import { UsageError } from "../lib/errors.ts";
 

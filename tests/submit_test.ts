@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { KEYPOINT_COLUMNS } from "../lib/constants.ts";
 import { syntheticDataset } from "../lib/data/synthetic.ts";
 import { loadKeypointModel } from "../lib/models/keypoint_model.ts";
-import { findLookupTable } from "../lib/submission.ts";
+import { findLookupTable } from "../lib/submission_io.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const MODEL = join(ROOT, "outputs", "models", "default");

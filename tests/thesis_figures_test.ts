@@ -9,8 +9,8 @@ import { createFaceDetector } from "../lib/detect.ts";
 import { UsageError } from "../lib/errors.ts";
 import { createModel } from "../lib/models/registry.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
-import { listPortraits, portraitFigures } from "../lib/notebooks/portraits.ts";
-import { architectureFigure } from "../lib/notebooks/training.ts";
+import { listPortraits, portraitFigures } from "../lib/notebooks/portraits_io.ts";
+import { architectureFigure } from "../lib/notebooks/training_io.ts";
 import { NotebookSession } from "../lib/notebook.ts";
 import {
   architectureSvg,
@@ -20,8 +20,8 @@ import {
   layerRows,
   lossCurvesLog,
   predictionGrid,
-  saveArchitectureDiagram,
 } from "../lib/viz/thesis_figures.ts";
+import { saveArchitectureDiagram } from "../lib/viz/thesis_figures_io.ts";
 
 await tf.setBackend("cpu");
 const ds = syntheticDataset({ n: 20, seed: 4 });

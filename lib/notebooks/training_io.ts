@@ -16,8 +16,8 @@ import type { NotebookSession } from "../notebook.ts";
 import type { Displayable } from "../plot.ts";
 import { notebookProgress } from "../progress.ts";
 import type { TrainResult } from "../train.ts";
-import { saveArchitectureDiagram } from "../viz/thesis_figures.ts";
-import { trainInRunFolder } from "./analysis.ts";
+import { saveArchitectureDiagram } from "../viz/thesis_figures_io.ts";
+import { trainInRunFolder } from "./runs_io.ts";
 
 /** Full mode trains at most this many epochs; early stopping ends a run once validation stops improving. */
 export const MAX_EPOCHS = 300;
