@@ -54,8 +54,8 @@ export interface NotebookArgs {
   names: string[];
   /** Seconds of quiet to wait for late output messages after each cell. */
   grace: number;
-  /** Seconds a single cell may run before the run fails. */
-  timeout: number;
+  /** Seconds a cell may run before the run fails (0: no limit); null: the mode's default ({@link cellTimeout}). */
+  timeout: number | null;
   /** Print usage and exit. */
   help: boolean;
 }
@@ -74,7 +74,8 @@ kernel; the executed copies go to outputs/notebooks/.
   --force            with --write-back: overwrite a notebook edited in Jupyter (the edit is lost)
   --import           write the cells of notebooks/NAME.ipynb (edited in Jupyter) into notebooks/NAME.ts
   --grace SECONDS    wait this long for late output after each cell (default 0.5)
-  --timeout SECONDS  fail a cell that runs longer (default 1800)
+  --timeout SECONDS  fail a cell that runs longer (default: 1800 in quick mode, none in full mode, whose
+                     training cells run for hours; 0 for none)
   NAMES              notebooks by file name, stem or prefix: 01, 03_train_lenet, explore_data
 Environment: FKD_DATA=<dataset spec> picks the dataset (default: data/training.csv if present, else
 synthetic); FKD_PYTHON=<python with nbclient> (default /usr/bin/python3).`;
@@ -110,7 +111,7 @@ export function parseNotebookArgs(argv: readonly string[]): NotebookArgs {
     importEdits: false,
     names: [],
     grace: 0.5,
-    timeout: 1800,
+    timeout: null,
     help: false,
   };
   let full = false;
@@ -260,6 +261,11 @@ function kib(bytes: number): string {
   return `${(bytes / 1024).toFixed(0)} KiB`;
 }
 
+/** Seconds a cell may run (0: no limit): `--timeout`, else 1800 in quick mode and no limit in full mode. */
+export function cellTimeout(args: Pick<NotebookArgs, "quick" | "timeout">): number {
+  return args.timeout ?? (args.quick ? 1800 : 0);
+}
+
 /** Runs the task; returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   let args: NotebookArgs;
@@ -324,7 +330,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         "--grace",
         String(args.grace),
         "--timeout",
-        String(Math.ceil(args.timeout)),
+        // nbclient reads -1 as no limit.
+        String(cellTimeout(args) === 0 ? -1 : Math.ceil(cellTimeout(args))),
         "--cwd",
         NOTEBOOKS_DIR,
         "--failed-dir",

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  cellTimeout,
   checkJupyter,
   findPython,
   jupyterMissingMessage,
@@ -30,7 +31,7 @@ Deno.test("parseNotebookArgs: flags, values and names", () => {
     importEdits: false,
     names: [],
     grace: 0.5,
-    timeout: 1800,
+    timeout: null,
     help: false,
   });
   const a = parseNotebookArgs(["--quick", "01", "--grace", "0.2", "--timeout=60", "lenet"]);
@@ -38,6 +39,10 @@ Deno.test("parseNotebookArgs: flags, values and names", () => {
   assert.deepEqual(a.names, ["01", "lenet"]);
   assert.equal(a.grace, 0.2);
   assert.equal(a.timeout, 60);
+  assert.equal(cellTimeout(a), 60);
+  // A full run's training cells take hours: no limit unless asked for.
+  assert.equal(cellTimeout(parseNotebookArgs([])), 0);
+  assert.equal(cellTimeout(parseNotebookArgs(["--quick"])), 1800);
   assert.equal(parseNotebookArgs(["-h"]).help, true);
 });
 
