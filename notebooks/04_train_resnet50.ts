@@ -81,13 +81,14 @@ await nb.faces(`${MODEL}_predictions_4x4`, predictionGrid(held.faces, held.predi
 // %% [markdown]
 // ## The full ResNet-50: measured cost per epoch
 //
-// One short training run of the full ResNet-50 on 16 faces (batch 8, the largest that fits the wasm heap
-// comfortably), and the time per epoch it implies for this dataset's training split and for Kaggle's.
+// One short training run of the full ResNet-50 on 16 faces (8 in quick mode; batch 8, the largest that fits
+// the wasm heap comfortably), and the time per epoch it implies for this dataset's training split and for Kaggle's.
 
 // %%
 import { roughDuration } from "../lib/notebooks/analysis.ts";
 import { measureEpochCost } from "../lib/notebooks/runs_io.ts";
-const cost = await measureEpochCost(nb.ds, "resnet50", held.trainFaces);
+// Quick mode measures one step of 8 faces (the model alone needs 3.4 GB of wasm heap).
+const cost = await measureEpochCost(nb.ds, "resnet50", held.trainFaces, { faces: nb.pick(16, 8) });
 md(
   `ResNet-50 on ${backend.backend}: ${cost.imagesPerSec.toFixed(2)} img/s training → about ` +
     `**${roughDuration(cost.secondsPerEpoch)} per epoch** for ${cost.trainFaces} training faces ` +

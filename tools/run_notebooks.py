@@ -133,12 +133,13 @@ def run_one(path: str, args) -> bool:
     started = time.monotonic()
     try:
         client.execute()
-    except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+    # nbclient 0.7 can raise an AssertionError from its clean-up after the kernel died: report it the same way.
+    except (CellExecutionError, CellTimeoutError, DeadKernelError, AssertionError) as exc:
         cell_no, code_no, text, tb = cell_error_summary(nb, exc)
         where = f"cell {cell_no} (code cell {code_no})" if cell_no else "a cell"
         if isinstance(exc, CellTimeoutError):
             where, text = "a cell", f"timed out after {args.timeout} s"
-        elif isinstance(exc, DeadKernelError):
+        elif isinstance(exc, (DeadKernelError, AssertionError)):
             text = f"the kernel died: {exc}"
         failed_dir = os.path.join(args.failed_dir)
         os.makedirs(failed_dir, exist_ok=True)
