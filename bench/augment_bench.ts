@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { PIXELS } from "../lib/core/constants.ts";
 import {
   augmentBatch,
   type Augmenter,
@@ -22,11 +23,10 @@ import {
   scale,
   shift,
   shiftScaleRotate,
-} from "../lib/augment.ts";
-import { Rng } from "../lib/rng.ts";
+} from "../lib/augment/augment.ts";
+import { Rng } from "../lib/core/rng.ts";
 
 const BATCH = 32;
-const PIXELS = 96 * 96;
 
 function batchOfFaces(rng: Rng): { images: Float32Array; keypoints: Float32Array } {
   const images = new Float32Array(BATCH * PIXELS), keypoints = new Float32Array(BATCH * 30);

@@ -19,11 +19,11 @@ import Papa from "papaparse";
 import { createReadStream } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { KEYPOINT_COLUMNS, KEYPOINT_NAMES, NUM_COORDS } from "../lib/constants.ts";
-import { PIXELS } from "../lib/data/dataset.ts";
-import { readKaggleCsv, readKaggleLabels, writeKaggleCsv } from "../lib/data/kaggle.ts";
+import { KEYPOINT_COLUMNS, KEYPOINT_NAMES, NUM_COORDS } from "../lib/core/constants.ts";
+import { PIXELS } from "../lib/core/constants.ts";
+import { readKaggleCsv, readKaggleLabels, writeKaggleCsv } from "../lib/data/kaggle_io.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";
-import { Rng } from "../lib/rng.ts";
+import { Rng } from "../lib/core/rng.ts";
 
 const ROWS = 7049;
 const COMPLETE = 2140; // rows of Kaggle's training.csv with all 15 keypoints

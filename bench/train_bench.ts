@@ -14,9 +14,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type BackendName, initBackend } from "../lib/backend.ts";
+import { type BackendName, initBackend } from "../lib/backend_io.ts";
 import { createModel, MODEL_NAMES, type ModelName } from "../lib/models/mod.ts";
-import { autoMicroBatch, trainStep } from "../lib/train_step.ts";
+import { autoMicroBatch, trainStep } from "../lib/train/train_step.ts";
 
 interface Row {
   model: string;

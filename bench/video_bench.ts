@@ -18,20 +18,19 @@
  * @module
  */
 import { join } from "node:path";
-import { initBackend } from "../lib/backend.ts";
-import { createFaceDetector } from "../lib/detect.ts";
+import { initBackend } from "../lib/backend_io.ts";
+import { createFaceDetector } from "../lib/face/detect_io.ts";
 import { loadKeypointModel } from "../lib/models/mod.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
-import { Rng } from "../lib/rng.ts";
-import { meanFacePredictor } from "../lib/track.ts";
+import { Rng } from "../lib/core/rng.ts";
+import { meanFacePredictor } from "../lib/face/track.ts";
+import { ffmpegAvailable } from "../lib/video/ffmpeg_io.ts";
+import { framesFromImages, writeY4m } from "../tests/_video_fixtures.ts";
 import {
-  ffmpegAvailable,
-  framesFromImages,
   predictVideoFile,
   type PredictVideoOptions,
   type VideoFrameResult,
-  writeY4m,
-} from "../lib/video.ts";
+} from "../lib/video/pipeline_io.ts";
 
 const YTF = new URL("../../shared/data/ytf68/training/", import.meta.url).pathname;
 const PERSON = "Ethan_Hawke";

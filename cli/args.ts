@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { DataError, UsageError } from "../lib/errors.ts";
+import { DataError, UsageError } from "../lib/core/errors.ts";
 
 /** One option: its type, checks, default and help text. */
 export type OptionSpec =

@@ -6,18 +6,18 @@
  *
  * `--end-to-end` (68-landmark and 300-W datasets): detect the face in each original image, crop, predict,
  * and compare in the photo's pixels; `--json` prints `{"n", "detected", "nme", "failure_rate_10",
- * "ms_per_image"}` (see lib/end_to_end.ts).
+ * "ms_per_image"}` (see lib/evaluate/end_to_end_io.ts).
  *
  * Exit codes: 0 done, 1 failure, 2 bad input (no such model folder, unknown dataset, bad option).
  *
  * @module
  */
 import { parseArgs, runCli, usage } from "./args.ts";
-import { BACKEND_NAMES, initBackend } from "../lib/backend.ts";
-import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec.ts";
-import { comparisonTable, evaluate, perKeypointTable, predictWithFlipTta } from "../lib/evaluate.ts";
-import { loadKeypointModel } from "../lib/models/keypoint_model.ts";
-import { endToEndJson, endToEndTable, runEndToEnd } from "../lib/end_to_end.ts";
+import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
+import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec_io.ts";
+import { comparisonTable, evaluate, perKeypointTable, predictWithFlipTta } from "../lib/evaluate/metrics.ts";
+import { loadKeypointModel } from "../lib/models/folder_io.ts";
+import { endToEndJson, endToEndTable, runEndToEnd } from "../lib/evaluate/end_to_end_io.ts";
 
 const SPEC = {
   model: { type: "string", required: true, description: "model folder (as written by deno task train)" },

@@ -8,7 +8,7 @@
  * @module
  */
 import { parseArgs, runCli, usage } from "./args.ts";
-import { exportKeypointModel } from "../lib/models/keypoint_model.ts";
+import { exportKeypointModel } from "../lib/models/folder_io.ts";
 
 const SPEC = {
   model: {

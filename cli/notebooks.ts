@@ -20,8 +20,8 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { writeFileAtomic } from "../lib/atomic.ts";
-import { UsageError } from "../lib/errors.ts";
+import { writeFileAtomic } from "../lib/core/atomic_io.ts";
+import { UsageError } from "../lib/core/errors.ts";
 import { fileExists } from "../lib/notebook.ts";
 import {
   editedByHand,

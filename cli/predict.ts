@@ -11,25 +11,25 @@
  * Video files (MP4, WebM, AVI, MOV, MKV, Y4M) are decoded with FFmpeg: an annotated video goes into `--out`
  * (same size and frame rate) and, with `--json`, one line per processed frame:
  * `{"file", "frame", "time", "faces": [...]}`. `--every-n`, `--detect-every` and `--smoothing` trade
- * speed against steadiness (see lib/video.ts).
+ * speed against steadiness (see lib/video/ffmpeg_io.ts).
  *
  * Exit codes: 0 all inputs done, 1 some inputs could not be read (the others are still processed),
  * 2 bad usage or no model.
  *
  * @module
  */
+import { faceJson } from "../lib/face/types.ts";
+import { DEFAULT_MODEL_DIR } from "../lib/models/folder_io.ts";
 import { basename, extname, join } from "node:path";
 import { parseArgs, runCli, usage } from "./args.ts";
-import { BACKEND_NAMES, initBackend } from "../lib/backend.ts";
-import { createFaceDetector, DEFAULT_DETECTOR_OPTIONS } from "../lib/detect.ts";
-import { DataError, UsageError } from "../lib/errors.ts";
+import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
+import { createFaceDetector, DEFAULT_DETECTOR_OPTIONS } from "../lib/face/detect_io.ts";
+import { DataError, UsageError } from "../lib/core/errors.ts";
 import { loadKeypointModel, resolveModelDir } from "../lib/models/mod.ts";
-import { annotateResult, predictImageFile, type PredictionResult } from "../lib/predict.ts";
+import { annotateResult, predictImageFile, type PredictionResult } from "../lib/face/predict_io.ts";
 import { DEFAULT_CROP_MARGIN } from "../lib/data/crop.ts";
-import { frameJson, isVideoFile, predictVideoFile, VIDEO_EXTENSIONS } from "../lib/video.ts";
-
-/** Where the bundled model lives. */
-export const DEFAULT_MODEL_DIR = "outputs/models/default";
+import { isVideoFile, VIDEO_EXTENSIONS } from "../lib/video/ffmpeg_io.ts";
+import { frameJson, predictVideoFile } from "../lib/video/pipeline_io.ts";
 
 /** File extensions a folder argument expands to (the formats sharp reads). */
 export const IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".avif"] as const;
@@ -145,14 +145,7 @@ export async function expandInputs(inputs: readonly string[]): Promise<string[]>
 
 /** The result as printed by `--json`: coordinates rounded to 0.01 px. */
 export function resultJson(result: PredictionResult): string {
-  const r2 = (v: number) => Math.round(v * 100) / 100;
-  return JSON.stringify({
-    ...result,
-    faces: result.faces.map((f) => ({
-      box: f.box,
-      keypoints: Object.fromEntries(Object.entries(f.keypoints).map(([k, [x, y]]) => [k, [r2(x), r2(y)]])),
-    })),
-  });
+  return JSON.stringify({ ...result, faces: result.faces.map(faceJson) });
 }
 
 /** `<out>/<stem><ext>`, with `-2`, `-3`, … where two inputs share a stem. */

@@ -2,36 +2,28 @@
  * `deno task serve [--port N] [--host H] [--model DIR]`: a local web server (Deno.serve) for the live camera
  * page `web/index.html`, which runs face detection and the keypoint model in the browser.
  *
- * The page's script `web/app.ts` imports the library (`lib/track.ts`, `lib/detect.ts`, `lib/annotate.ts`,
- * …) and npm's tfjs and OpenCV.js; it is bundled for the browser with `deno bundle` (esbuild) on the first
- * request and kept in memory (`--dev`: on every request). The few Deno/Node-only imports of `lib/` (sharp,
- * `node:path`, …), used only by functions the page never calls, stay external and an import map sends
- * them to generated stand-ins that throw if called.
+ * The page's script `web/app.ts` imports the library's pure modules (`lib/face/track.ts`,
+ * `lib/face/detect.ts`, `lib/viz/annotate.ts`, …; no `_io.ts` module, which `tools/check_pure.ts` checks)
+ * and npm's tfjs and OpenCV.js; it is bundled for the browser with `deno bundle` (esbuild) on the first
+ * request and kept in memory (`--dev`: on every request).
  *
- * Routes: `/` the page, `/app.js` the bundle, `/stub/*.js` the stand-ins, `/model/*` the model folder's
+ * Routes: `/` the page, `/app.js` the bundle, `/model/*` the model folder's
  * files (`model.json`, `weights.bin`, `metadata.json`), `/data/haarcascade_frontalface_default.xml`,
  * `/vendor/tfjs-wasm/*.wasm` (from node_modules). Responses carry COOP/COEP headers so the page is
  * cross-origin isolated and tfjs may use its multi-threaded WASM build.
  *
  * @module
  */
+import { DEFAULT_MODEL_DIR } from "../lib/models/folder_io.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, runCli, usage } from "./args.ts";
-import { UsageError } from "../lib/errors.ts";
+import { UsageError } from "../lib/core/errors.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const WEB = join(ROOT, "web");
 const WASM_DIR = join(ROOT, "node_modules/@tensorflow/tfjs-backend-wasm/dist");
 const CASCADE = join(ROOT, "data/haarcascade_frontalface_default.xml");
-
-/** Where the bundled model lives. */
-export const DEFAULT_MODEL_DIR = "outputs/models/default";
-
-/** Browser versions of a few Node functions that `lib/` calls at module load. */
-const BROWSER_EQUIVALENTS: Record<string, Record<string, string>> = {
-  "node:url": { fileURLToPath: "(u) => String(u)" },
-};
 
 /** Options of {@link startServer}. */
 export interface ServeOptions {
@@ -54,7 +46,7 @@ export interface Server {
   close(): Promise<void>;
 }
 
-/** Bundles `web/app.ts` for the browser with `deno bundle`; Deno/Node-only imports stay external. */
+/** Bundles `web/app.ts` for the browser with `deno bundle`. */
 export async function bundleApp(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "fkd-bundle-" });
   try {
@@ -64,10 +56,6 @@ export async function bundleApp(): Promise<string> {
         "bundle",
         "--platform",
         "browser",
-        "--external",
-        "sharp",
-        "--external",
-        "node:*",
         "-o",
         out,
         "web/app.ts",
@@ -82,42 +70,6 @@ export async function bundleApp(): Promise<string> {
     await Deno.remove(dir, { recursive: true });
   }
 }
-
-/**
- * The external imports of a bundle (`import x from "sharp"`, `import { a as b } from "node:path"`) and the
- * names each needs, so that stand-in modules can provide exactly those.
- */
-export function externalImports(bundle: string): Map<string, Set<string>> {
-  const found = new Map<string, Set<string>>();
-  const re = /^import\s+(?:(\w+)\s*,?\s*)?(?:\{([^}]*)\}|\*\s+as\s+\w+)?\s*from\s*"([^"]+)";/gm;
-  for (const m of bundle.matchAll(re)) {
-    const names = found.get(m[3]) ?? new Set<string>();
-    if (m[1]) names.add("default");
-    for (const part of (m[2] ?? "").split(",")) {
-      const name = part.trim().split(/\s+as\s+/)[0];
-      if (name) names.add(name);
-    }
-    found.set(m[3], names);
-  }
-  return found;
-}
-
-/** A stand-in module for `specifier` exporting `names`; each throws if called (unless it has a browser equivalent). */
-export function stubModule(specifier: string, names: Iterable<string>): string {
-  const equivalents = BROWSER_EQUIVALENTS[specifier] ?? {};
-  const lines = [
-    `const missing = (name) => function () {`,
-    `  throw new Error(${JSON.stringify(specifier)} + ": " + name + " is not available in the browser");`,
-    `};`,
-  ];
-  for (const name of names) {
-    const value = equivalents[name] ?? `missing(${JSON.stringify(name)})`;
-    lines.push(name === "default" ? `export default ${value};` : `export const ${name} = ${value};`);
-  }
-  return lines.join("\n") + "\n";
-}
-
-const stubPath = (specifier: string) => `/stub/${encodeURIComponent(specifier).replace(/%/g, "_")}.js`;
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -143,17 +95,9 @@ export async function startServer(opts: ServeOptions = {}): Promise<Server> {
       : "pass a folder written by deno task train";
     throw new UsageError(`no keypoint model in ${model} (model.json not found): ${hint}`);
   }
-  let bundle: Promise<{ code: string; stubs: Map<string, string>; importMap: string }> | undefined;
+  let bundle: Promise<string> | undefined;
   const build = () => {
-    const p = bundleApp().then((code) => {
-      const stubs = new Map<string, string>();
-      const imports: Record<string, string> = {};
-      for (const [spec, names] of externalImports(code)) {
-        stubs.set(stubPath(spec), stubModule(spec, names));
-        imports[spec] = stubPath(spec);
-      }
-      return { code, stubs, importMap: JSON.stringify({ imports }) };
-    });
+    const p = bundleApp();
     p.catch(() => bundle = undefined); // a failed build is retried on the next request
     return p;
   };
@@ -178,15 +122,9 @@ export async function startServer(opts: ServeOptions = {}): Promise<Server> {
     try {
       if (path === "/" || path === "/index.html") {
         const html = await Deno.readTextFile(join(WEB, "index.html"));
-        const { importMap } = await app();
-        const tag = `<script type="importmap">${importMap}</script>`;
-        return new Response(html.replace("<!-- IMPORTMAP -->", tag), { headers: headers(TYPES[".html"]) });
+        return new Response(html, { headers: headers(TYPES[".html"]) });
       }
-      if (path === "/app.js") return new Response((await app()).code, { headers: headers(TYPES[".js"]) });
-      if (path.startsWith("/stub/")) {
-        const stub = (await app()).stubs.get(path);
-        if (stub) return new Response(stub, { headers: headers(TYPES[".js"]) });
-      }
+      if (path === "/app.js") return new Response(await app(), { headers: headers(TYPES[".js"]) });
       const name = path.slice(path.lastIndexOf("/") + 1);
       const safe = /^[\w][\w.-]*$/.test(name);
       if (safe && path === `/model/${name}`) return await file(join(model, name));

@@ -8,7 +8,7 @@
  * @module
  */
 import { parseArgs, runCli, usage } from "./args.ts";
-import { BACKEND_NAMES, initBackend } from "../lib/backend.ts";
+import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
 import { makeSubmission } from "../lib/submission_io.ts";
 
 const SPEC = {

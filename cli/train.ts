@@ -9,14 +9,13 @@
  * @module
  */
 import { parseArgs, runCli, usage } from "./args.ts";
-import { BACKEND_NAMES, initBackend } from "../lib/backend.ts";
-import { readCheckpointState } from "../lib/checkpoint.ts";
-import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec.ts";
-import { UsageError } from "../lib/errors.ts";
-import { comparisonTable } from "../lib/evaluate.ts";
+import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
+import { checkCheckpointModel, readCheckpointState } from "../lib/train/checkpoint_io.ts";
+import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec_io.ts";
+import { comparisonTable } from "../lib/evaluate/metrics.ts";
 import { MODEL_NAMES } from "../lib/models/registry.ts";
-import { formatDuration, terminalProgress } from "../lib/progress.ts";
-import { train } from "../lib/train.ts";
+import { formatDuration, terminalProgress } from "../lib/train/progress_io.ts";
+import { train } from "../lib/train/train_io.ts";
 
 const SPEC = {
   model: { type: "string", choices: MODEL_NAMES, required: true, description: "architecture to train" },
@@ -77,11 +76,7 @@ async function main(): Promise<void> {
   const out = args.out ?? `outputs/models/${args.model}`;
   // Fail fast, before loading data: a resume of another model's run.
   const previous = await readCheckpointState(out);
-  if (args.resume && previous && previous.model !== args.model) {
-    throw new UsageError(
-      `${out} holds a checkpoint of model "${previous.model}", not "${args.model}": pass --model ${previous.model} or another --out`,
-    );
-  }
+  if (args.resume && previous) checkCheckpointModel(out, previous, args.model);
   if (!args.resume && previous) {
     console.error(
       `note: ${out} holds a run (${previous.model}, epoch ${previous.epoch}); it will be replaced (--resume continues it)`,

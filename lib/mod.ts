@@ -1,14 +1,22 @@
 /**
- * facial-keypoints: the typed library behind the notebooks and the `deno task` commands.
+ * facial-keypoints: the typed library behind the notebooks and the `deno task` commands. One folder per
+ * step of the data flow, each with a `mod.ts`:
  *
- * - data: one {@link KeypointDataset} form; Kaggle CSV, 68-landmark and 300-W readers; the synthetic
- *   default; crops; splits; dataset names (`./data/mod.ts`)
- * - augmentation and face grids (`./augment.ts`, `./draw.ts`)
- * - backends and the wasm training kernels (`./backend.ts`, `./train_step.ts`)
- * - models, training, evaluation (`./models/mod.ts`, `./train.ts`, `./evaluate.ts`, `./progress.ts`)
- * - faces in photos and videos (`./detect.ts`, `./predict.ts`, `./annotate.ts`, `./end_to_end.ts`,
- *   `./video.ts`, `./track.ts`, `./smoothing.ts`)
- * - figures (`./plot.ts`); notebook set-up (`./notebook.ts`) is imported by the notebooks directly.
+ * - `core/`: keypoint names and side table, errors, seeded random numbers, image files in and out
+ * - `data/`: one {@link KeypointDataset} form; Kaggle CSV, 68-landmark and 300-W readers; the synthetic
+ *   default; crops; splits; dataset names
+ * - `augment/`: keypoint-aware augmentation
+ * - `models/`: LeNet, the thesis ResNet and ResNet-50 behind one factory; model folders
+ * - `train/`: the training loop, one gradient step, checkpoints, progress displays
+ * - `evaluate/`: metrics on crops, end to end on photos
+ * - `face/`: detection, crop → model → keypoints in photo pixels, tracking, smoothing
+ * - `video/`: video files through FFmpeg
+ * - `viz/`: face grids, annotated photos, plotly figures
+ * - `backend_io.ts` and `kernels/`: the tfjs backend for Deno (webgpu → wasm → cpu) and the wasm kernels
+ *
+ * A module whose name ends in `_io.ts` reads or writes files, starts processes or uses native code (sharp,
+ * `node:`, `Deno.*`); every other module runs anywhere, a browser included (`deno task test` type-checks
+ * them for the browser). Notebook set-up (`./notebook.ts`) is imported by the notebooks directly.
  *
  * @example
  * ```ts
@@ -20,24 +28,13 @@
  *
  * @module
  */
-export * from "./constants.ts";
-export * from "./errors.ts";
-export * from "./rng.ts";
+export * from "./core/mod.ts";
 export * from "./data/mod.ts";
-export * from "./image_io.ts";
-export * from "./augment.ts";
-export * from "./draw.ts";
-export * from "./backend.ts";
-export * from "./train_step.ts";
+export * from "./augment/mod.ts";
+export * from "./backend_io.ts";
 export * from "./models/mod.ts";
-export * from "./train.ts";
-export * from "./evaluate.ts";
-export * from "./progress.ts";
-export * from "./detect.ts";
-export * from "./predict.ts";
-export * from "./annotate.ts";
-export * from "./end_to_end.ts";
-export * from "./video.ts";
-export * from "./track.ts";
-export * from "./smoothing.ts";
-export * from "./plot.ts";
+export * from "./train/mod.ts";
+export * from "./evaluate/mod.ts";
+export * from "./face/mod.ts";
+export * from "./video/mod.ts";
+export * from "./viz/mod.ts";

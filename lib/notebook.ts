@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * // first cell of notebooks/01_explore_data.ipynb
- * import { setupNotebook } from "../lib/notebook.ts";
+ * import { setupNotebook } from "./notebook.ts";
  * const nb = await setupNotebook("01");
  * nb; // shows the dataset it picked and why
  * // later cells
@@ -18,26 +18,20 @@
  */
 import { isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { NUM_COORDS } from "./constants.ts";
-import { PIXELS, subset } from "./data/dataset.ts";
-import { type KaggleLabels, readKaggleLabels } from "./data/kaggle.ts";
-import { DEFAULT_SYNTHETIC_SIZE, describeDataset, loadDataset } from "./data/spec.ts";
+import { NUM_COORDS } from "./core/constants.ts";
+import { subset } from "./data/dataset.ts";
+import { PIXELS } from "./core/constants.ts";
+import { type KaggleLabels, readKaggleLabels } from "./data/kaggle_io.ts";
+import { DEFAULT_SYNTHETIC_SIZE, describeDataset, loadDataset } from "./data/spec_io.ts";
 import type { KeypointDataset } from "./data/types.ts";
-import { type FaceGridOptions, type FaceToDraw, saveFaceGrid } from "./draw.ts";
-import {
-  type Displayable,
-  encodeBase64,
-  ensurePlotlyCopy,
-  type Figure,
-  figureBundle,
-  figureHtml,
-  FigureRenderer,
-  hasChromium,
-  saveFigure,
-  showPng,
-} from "./plot.ts";
+import { type FaceGridOptions, type FaceToDraw } from "./viz/draw.ts";
+import { saveFaceGrid } from "./viz/png_io.ts";
+import { type Figure } from "./viz/figures.ts";
+import { encodeBase64 } from "./viz/_util.ts";
+import { ensurePlotlyCopy, figureHtml, FigureRenderer, hasChromium, saveFigure } from "./viz/render_io.ts";
+import { type Displayable, figureBundle, showPng } from "./viz/jupyter.ts";
 import sharp from "sharp";
-import { writeFileAtomic } from "./atomic.ts";
+import { writeFileAtomic } from "./core/atomic_io.ts";
 
 /** The repository root (the folder above `lib/`). */
 export const REPO_ROOT: string = fileURLToPath(new URL("..", import.meta.url));
@@ -208,7 +202,7 @@ export class NotebookSession {
     return { [JUPYTER_DISPLAY]: () => figureBundle(fig, { png, html: relHtml }) };
   }
 
-  /** Draws faces with keypoints (lib/draw.ts) into `outputs/figures/<prefix>_<name>.png` and shows it. */
+  /** Draws faces with keypoints (lib/viz/draw.ts) into `outputs/figures/<prefix>_<name>.png` and shows it. */
   async faces(name: string, faces: readonly FaceToDraw[], opts: FaceGridOptions = {}): Promise<Displayable> {
     const path = join(this.figuresDir, `${this.prefix}_${name}.png`);
     await saveFaceGrid(path, faces, opts);
@@ -225,7 +219,7 @@ export class NotebookSession {
     return join(this.figuresDir, `${this.prefix}_${name}`);
   }
 
-  /** Shows a PNG file (e.g. an annotated portrait written by lib/annotate.ts) and lists it as a figure. */
+  /** Shows a PNG file (e.g. an annotated portrait written by lib/viz/annotate.ts) and lists it as a figure. */
   async image(path: string, caption?: string): Promise<Displayable> {
     this.#figures.push(path);
     return showPng(await Deno.readFile(path), caption ?? path.slice(REPO_ROOT.length));
@@ -277,7 +271,7 @@ export class NotebookSession {
     return { ...labels, name: "Kaggle training.csv labels", synthetic: false };
   }
 
-  /** Face `i` of a dataset in the form `lib/draw.ts` takes. */
+  /** Face `i` of a dataset in the form `lib/viz/draw.ts` takes. */
   face(ds: KeypointDataset, i: number, label?: string, keypoints?: Float32Array): FaceToDraw {
     return {
       image: ds.images.subarray(i * PIXELS, (i + 1) * PIXELS),

@@ -14,9 +14,9 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { readKaggleCsv, writeSubmission } from "./data/kaggle.ts";
-import { UsageError } from "./errors.ts";
-import { loadKeypointModel } from "./models/keypoint_model.ts";
+import { readKaggleCsv, writeSubmission } from "./data/kaggle_io.ts";
+import { UsageError } from "./core/errors.ts";
+import { loadKeypointModel } from "./models/folder_io.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 

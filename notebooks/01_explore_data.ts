@@ -28,7 +28,7 @@ import {
   keypointsPerFaceChart,
   meanFaceFigure,
   missingKeypointsChart,
-} from "../lib/plot.ts";
+} from "../lib/viz/figures.ts";
 await nb.figure(missingKeypointsChart(nb.ds), "missing_keypoints");
 
 // %%
@@ -37,8 +37,8 @@ await nb.figure(keypointsPerFaceChart(nb.ds), "keypoints_per_face");
 // %% [markdown]
 // ## Sample faces
 //
-// Keypoints are coloured by side: the subject's left in cyan, right in red, the midline (nose, lips) in
-// yellow. The subject's left eye appears on the image's right.
+// Keypoints are coloured by side: the subject's left in orange, right in cyan, the midline (nose, lips) in
+// magenta. The subject's left eye appears on the image's right.
 
 // %%
 const sample = Array.from({ length: Math.min(8, nb.ds.n) }, (_, i) => nb.face(nb.ds, i, `face ${i}`));

@@ -3,7 +3,7 @@
 //
 // The thesis enlarges the training set with flipped, rotated, shifted and re-lit copies of each face. Each
 // transform here moves the keypoints together with the pixels; a horizontal flip also swaps left and right
-// keypoints (watch the colours: the subject's left stays cyan).
+// keypoints (watch the colours: the subject's left stays orange).
 //
 // The first cell picks the dataset (`FKD_DATA=<dataset spec>`, else Kaggle's `data/training.csv` where it
 // exists, else the **synthetic** embedded default) and the mode: `--quick` runs a small subset and 1–2
@@ -18,7 +18,7 @@ nb;
 // ## Why a flip must swap left and right (the thesis's misalignment figure)
 //
 // Mirroring a face moves its left eye to where the right eye was. If only the x coordinates are mirrored,
-// the point labelled *left eye* now sits on the subject's right eye: the colours (subject's left in cyan)
+// the point labelled *left eye* now sits on the subject's right eye: the colours (subject's left in orange)
 // land on the wrong side, and a model trained on such copies learns to confuse the two. Swapping each
 // left/right pair after mirroring (right panel) keeps every label on its feature.
 
@@ -38,7 +38,7 @@ await nb.faces("flip_misalignment", flipMisalignment(shown.image, shown.keypoint
 // face is changed).
 
 // %%
-import * as A from "../lib/augment.ts";
+import * as A from "../lib/augment/mod.ts";
 const faces = Array.from({ length: Math.min(3, nb.ds.n) }, (_, i) => i);
 const show = (name: string, aug: A.Augmenter) =>
   nb.faces(`augment_${name}`, beforeAfter(nb.ds, faces, aug, name), { columns: faces.length, scale: 2 });

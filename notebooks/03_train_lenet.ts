@@ -20,7 +20,7 @@ nb;
 // gradient kernels), else the slow CPU backend. `FKD_BACKEND=wasm|webgpu|cpu` forces one.
 
 // %%
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend_io.ts";
 const backend = await initBackend();
 backend;
 
@@ -61,7 +61,7 @@ import { lossCurvesLog } from "../lib/viz/thesis_figures.ts";
 await nb.figure(lossCurvesLog(result.history, `${MODEL}: training and validation loss`), `${MODEL}_loss_log`);
 
 // %%
-import { learningCurves } from "../lib/plot.ts";
+import { learningCurves } from "../lib/viz/figures.ts";
 await nb.figure(
   learningCurves(result.history, {
     keys: ["loss", "train_rmse_px", "val_rmse_px"],
@@ -77,7 +77,7 @@ await nb.figure(
 // and PCK (share of points within 5 % / 10 % of that distance) are in the table above.
 
 // %%
-import { perKeypointTable } from "../lib/evaluate.ts";
+import { perKeypointTable } from "../lib/evaluate/metrics.ts";
 md(perKeypointTable([{ name: MODEL, metrics: result.metrics }]));
 
 // %% [markdown]

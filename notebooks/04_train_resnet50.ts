@@ -22,7 +22,7 @@ nb;
 // gradient kernels), else the slow CPU backend. `FKD_BACKEND=wasm|webgpu|cpu` forces one.
 
 // %%
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend_io.ts";
 const backend = await initBackend();
 backend;
 

@@ -23,7 +23,7 @@ nb;
 // (validation share, seed), not recomputed from today's defaults.
 
 // %%
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend_io.ts";
 import { type KeypointModel, loadKeypointModel } from "../lib/models/mod.ts";
 import { notebookModels } from "../lib/notebooks/analysis.ts";
 import { validationSplitOf } from "../lib/notebooks/runs_io.ts";
@@ -50,7 +50,7 @@ for (const m of models.slice(1)) {
 
 // %%
 import { md } from "../lib/notebook.ts";
-import { comparisonTable } from "../lib/evaluate.ts";
+import { comparisonTable } from "../lib/evaluate/metrics.ts";
 import { compareModels } from "../lib/notebooks/analysis.ts";
 const runs = await compareModels(models, validation);
 md(comparisonTable(runs));
@@ -59,7 +59,7 @@ md(comparisonTable(runs));
 // ## Per-keypoint error and error distribution
 
 // %%
-import { barChart, errorDistribution, perKeypointRmseChart } from "../lib/plot.ts";
+import { barChart, errorDistribution, perKeypointRmseChart } from "../lib/viz/figures.ts";
 await nb.figure(
   perKeypointRmseChart(
     runs.map((r) => ({ name: r.name, per_keypoint_rmse_px: r.metrics.per_keypoint_rmse_px })),
@@ -80,7 +80,7 @@ await nb.figure(
 );
 
 // %%
-import { perKeypointTable } from "../lib/evaluate.ts";
+import { perKeypointTable } from "../lib/evaluate/metrics.ts";
 md(perKeypointTable(runs));
 
 // %% [markdown]
@@ -130,7 +130,7 @@ await nb.figure(
 
 // %%
 import { join } from "node:path";
-import { createFaceDetector } from "../lib/detect.ts";
+import { createFaceDetector } from "../lib/face/detect_io.ts";
 import { listPortraits, portraitFigures } from "../lib/notebooks/portraits_io.ts";
 const detector = await createFaceDetector();
 const portraits = await portraitFigures(
@@ -157,7 +157,7 @@ md(`${portraits.length} portraits; the files are \`outputs/figures/05_portrait_*
 // the face is missed or its NME (mean error over the outer-eye-corner distance) exceeds 0.10.
 
 // %%
-import { loadDataset } from "../lib/data/spec.ts";
+import { loadDataset } from "../lib/data/spec_io.ts";
 import { endToEndComparisonTable, heldOutPhotosSpec } from "../lib/notebooks/analysis.ts";
 import { compareEndToEnd } from "../lib/notebooks/runs_io.ts";
 import { fileExists, REPO_ROOT } from "../lib/notebook.ts";

@@ -1,3 +1,4 @@
+import { assertAlmostEquals, assertEquals, assertThrows } from "./_assert.ts";
 import nodeAssert from "node:assert/strict";
 import {
   augmentBatch,
@@ -15,34 +16,27 @@ import {
   scale,
   shift,
   shiftScaleRotate,
-} from "../lib/augment.ts";
+} from "../lib/augment/augment.ts";
 import {
   FLIP_COLUMN_PAIRS,
   FLIP_KEYPOINT_PAIRS,
   KEYPOINT_COLUMNS,
   KEYPOINT_NAMES,
-} from "../lib/constants.ts";
+  PIXELS,
+} from "../lib/core/constants.ts";
 import { assertDataset } from "../lib/data/dataset.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";
-import { UsageError } from "../lib/errors.ts";
-import { Rng } from "../lib/rng.ts";
+import { UsageError } from "../lib/core/errors.ts";
+import { Rng } from "../lib/core/rng.ts";
 
 // Small shims over node:assert (the JSR standard library is not reachable from our machines).
 function assert(cond: unknown, msg?: string): asserts cond {
   if (msg === undefined) nodeAssert.ok(cond);
   else nodeAssert.ok(cond, msg);
 }
-const assertEquals = (a: unknown, b: unknown) => nodeAssert.deepStrictEqual(a, b);
 const assertNotEquals = (a: unknown, b: unknown) => nodeAssert.notDeepStrictEqual(a, b);
-function assertAlmostEquals(a: number, b: number, tol: number, msg?: string) {
-  nodeAssert.ok(Math.abs(a - b) <= tol, `${msg ? msg + ": " : ""}${a} is not within ${tol} of ${b}`);
-}
-function assertThrows(fn: () => unknown, cls: new (...a: never[]) => Error, includes = "") {
-  nodeAssert.throws(fn, (e: unknown) => e instanceof cls && e.message.includes(includes));
-}
 
 const N = 96;
-const PIXELS = N * N;
 
 /** A plausible face layout (subject's left on the image's right) with jitter, and a textured image. */
 function testFace(seed: number): { image: Float32Array; keypoints: Float32Array } {

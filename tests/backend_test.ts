@@ -1,10 +1,10 @@
 /**
- * `lib/backend.ts`: explicit choice, the FKD_BACKEND variable, the report's reasons, bad names.
+ * `lib/backend_io.ts`: explicit choice, the FKD_BACKEND variable, the report's reasons, bad names.
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
-import { UsageError } from "../lib/errors.ts";
+import { initBackend } from "../lib/backend_io.ts";
+import { UsageError } from "../lib/core/errors.ts";
 
 function withEnv<T>(value: string | undefined, f: () => Promise<T>): Promise<T> {
   const old = Deno.env.get("FKD_BACKEND");

@@ -1,31 +1,11 @@
+import { assertAlmostEquals, assertEquals, assertRejects } from "./_assert.ts";
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import { cropToFace, fromCropCoords, squareBoxAround, toCropCoords } from "../lib/data/crop.ts";
-import type { CropBox } from "../lib/data/crop.ts";
-import { DataError } from "../lib/errors.ts";
-import { readGray, readRgb, writeGrayPng, writeRgbPng } from "../lib/image_io.ts";
-
-function assertEquals(actual: unknown, expected: unknown) {
-  assert.deepStrictEqual(actual, expected);
-}
-
-function assertAlmostEquals(actual: number, expected: number, tolerance: number) {
-  assert(Math.abs(actual - expected) <= tolerance, `${actual} is not within ${tolerance} of ${expected}`);
-}
-
-/** Awaits `fn`, asserts that it rejects with an instance of `type`, and returns the error. */
-async function assertRejects<E extends Error>(
-  fn: () => Promise<unknown>,
-  type: new (...args: never[]) => E,
-): Promise<E> {
-  try {
-    await fn();
-  } catch (e) {
-    assert(e instanceof type, `expected ${type.name}, got ${e}`);
-    return e;
-  }
-  throw new assert.AssertionError({ message: `expected a ${type.name}, but nothing was thrown` });
-}
+import { fromCropCoords, squareBoxAround, toCropCoords } from "../lib/data/crop.ts";
+import { cropToFace } from "../lib/data/crop_io.ts";
+import type { CropBox } from "../lib/core/box.ts";
+import { DataError } from "../lib/core/errors.ts";
+import { readGray, readRgb, writeGrayPng, writeRgbPng } from "../lib/core/image_io.ts";
 
 /** A black `width × height` image with a bright square dot of side `2·half + 1` centred on (cx, cy). */
 function dotImage(width: number, height: number, cx: number, cy: number, half: number) {

@@ -1,17 +1,17 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { KEYPOINT_COLUMNS, NUM_COORDS } from "../lib/constants.ts";
-import { PIXELS } from "../lib/data/dataset.ts";
+import { KEYPOINT_COLUMNS, NUM_COORDS } from "../lib/core/constants.ts";
+import { PIXELS } from "../lib/core/constants.ts";
 import {
   float32String,
   readKaggleCsv,
   readKaggleLabels,
   writeKaggleCsv,
   writeSubmission,
-} from "../lib/data/kaggle.ts";
+} from "../lib/data/kaggle_io.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";
-import { DataError, UsageError } from "../lib/errors.ts";
-import { Rng } from "../lib/rng.ts";
+import { DataError, UsageError } from "../lib/core/errors.ts";
+import { Rng } from "../lib/core/rng.ts";
 
 const SHARED = fileURLToPath(new URL("../../shared/data/kaggle/", import.meta.url));
 const LOOKUP = `${SHARED}IdLookupTable.csv`;

@@ -1,11 +1,13 @@
+import { assertAlmostEquals, assertEquals } from "./_assert.ts";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { NUM_COORDS } from "../lib/constants.ts";
+import { NUM_COORDS } from "../lib/core/constants.ts";
 import { squareBoxAround, toCropCoords } from "../lib/data/crop.ts";
-import { assertDataset, PIXELS } from "../lib/data/dataset.ts";
-import { landmarks68ToKaggle15, readLandmarks68Folder, readPtsFolder } from "../lib/data/landmarks68.ts";
-import { DataError } from "../lib/errors.ts";
-import { writeGrayPng } from "../lib/image_io.ts";
+import { assertDataset } from "../lib/data/dataset.ts";
+import { PIXELS } from "../lib/core/constants.ts";
+import { landmarks68ToKaggle15, readLandmarks68Folder, readPtsFolder } from "../lib/data/landmarks68_io.ts";
+import { DataError } from "../lib/core/errors.ts";
+import { writeGrayPng } from "../lib/core/image_io.ts";
 
 const YTF68 = fileURLToPath(new URL("../../shared/data/ytf68", import.meta.url));
 const hasYtf68 = (() => {
@@ -15,14 +17,6 @@ const hasYtf68 = (() => {
     return false;
   }
 })();
-
-function assertEquals(actual: unknown, expected: unknown) {
-  assert.deepStrictEqual(actual, expected);
-}
-
-function assertClose(actual: number, expected: number, tolerance = 1e-4) {
-  assert(Math.abs(actual - expected) <= tolerance, `${actual} is not within ${tolerance} of ${expected}`);
-}
 
 /** Awaits `fn`, asserts that it rejects with a DataError whose message has every `parts`, returns it. */
 async function rejectsWithDataError(fn: () => Promise<unknown>, ...parts: string[]): Promise<DataError> {
@@ -132,8 +126,8 @@ Deno.test("readLandmarks68Folder: a tiny Udacity-layout fixture", async () => {
     const kp = landmarks68ToKaggle15(p);
     for (let k = 0; k < 30; k += 2) {
       const [u, v] = toCropCoords(kp[k], kp[k + 1], box);
-      assertClose(ds.keypoints[k], u);
-      assertClose(ds.keypoints[k + 1], v);
+      assertAlmostEquals(ds.keypoints[k], u, 1e-4);
+      assertAlmostEquals(ds.keypoints[k + 1], v, 1e-4);
     }
     assert(Number.isNaN(ds.keypoints[NUM_COORDS + 27]) && ds.mask[NUM_COORDS + 27] === 0);
     assertEquals(ds.mask.reduce((a, b) => a + b, 0), 59);
@@ -169,8 +163,8 @@ Deno.test("readPtsFolder: 300-W .pts with and without header, 1-based coordinate
     }
     assertEquals(ds.keypoints.subarray(0, 30), ds.keypoints.subarray(30, 60));
     const [u, v] = toCropCoords(p[60], p[61], ds.sources![0].box);
-    assertClose(ds.keypoints[20], u);
-    assertClose(ds.keypoints[21], v);
+    assertAlmostEquals(ds.keypoints[20], u, 1e-4);
+    assertAlmostEquals(ds.keypoints[21], v, 1e-4);
   });
 });
 

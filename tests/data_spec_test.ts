@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { writeKaggleCsv } from "../lib/data/kaggle.ts";
+import { writeKaggleCsv } from "../lib/data/kaggle_io.ts";
 import {
   DEFAULT_SYNTHETIC_SIZE,
   describeDataset,
   formatDatasetSpec,
   loadDataset,
   parseDatasetSpec,
-} from "../lib/data/spec.ts";
+} from "../lib/data/spec_io.ts";
 import { syntheticDataset } from "../lib/data/synthetic.ts";
-import { UsageError } from "../lib/errors.ts";
-import { writeGrayPng } from "../lib/image_io.ts";
+import { UsageError } from "../lib/core/errors.ts";
+import { writeGrayPng } from "../lib/core/image_io.ts";
 
 const YTF68 = fileURLToPath(new URL("../../shared/data/ytf68", import.meta.url));
 const haveYtf68 = (() => {

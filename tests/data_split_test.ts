@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { groupOf, groupSplit, randomSplit } from "../lib/data/split.ts";
 import { syntheticDataset } from "../lib/data/synthetic.ts";
-import { PIXELS } from "../lib/data/dataset.ts";
+import { PIXELS } from "../lib/core/constants.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";
-import { UsageError } from "../lib/errors.ts";
+import { UsageError } from "../lib/core/errors.ts";
 
 const ds = syntheticDataset({ n: 120, seed: 9 });
 const isUsage = (text: string) => (e: unknown) => e instanceof UsageError && e.message.includes(text);

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { KEYPOINT_NAMES, NUM_COORDS } from "../lib/constants.ts";
-import { assertDataset, PIXELS } from "../lib/data/dataset.ts";
+import { KEYPOINT_NAMES, NUM_COORDS } from "../lib/core/constants.ts";
+import { assertDataset } from "../lib/data/dataset.ts";
+import { PIXELS } from "../lib/core/constants.ts";
 import { CORE_KEYPOINTS, syntheticDataset } from "../lib/data/synthetic.ts";
-import { UsageError } from "../lib/errors.ts";
+import { UsageError } from "../lib/core/errors.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";
 
 const K = (name: typeof KEYPOINT_NAMES[number]) => KEYPOINT_NAMES.indexOf(name);

@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { createFaceDetector } from "../lib/detect.ts";
+import { createFaceDetector } from "../lib/face/detect_io.ts";
 import { loadKeypointModel } from "../lib/models/mod.ts";
-import { predictImageFile } from "../lib/predict.ts";
+import { predictImageFile } from "../lib/face/predict_io.ts";
 
 const DEFAULT = new URL("../outputs/models/default/", import.meta.url).pathname;
 const ASTRONAUT = new URL("../data/portraits/astronaut.png", import.meta.url).pathname;

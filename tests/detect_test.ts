@@ -1,14 +1,11 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import {
-  createFaceDetector,
-  type FaceBox,
-  type GrayImage,
-  loadOpenCv,
-  THESIS_DETECTOR_OPTIONS,
-} from "../lib/detect.ts";
-import { DataError, UsageError } from "../lib/errors.ts";
-import { readGray } from "../lib/image_io.ts";
+import { loadOpenCv, THESIS_DETECTOR_OPTIONS } from "../lib/face/detect.ts";
+import { type Box } from "../lib/core/box.ts";
+import { type RawImage } from "../lib/core/image.ts";
+import { createFaceDetector } from "../lib/face/detect_io.ts";
+import { DataError, UsageError } from "../lib/core/errors.ts";
+import { readGray } from "../lib/core/image_io.ts";
 
 const assertEquals = (actual: unknown, expected: unknown, msg = "") =>
   assert.deepStrictEqual(actual, expected, msg);
@@ -24,13 +21,13 @@ const assertThrows = (fn: () => unknown, cls: ErrorClass, text = "") =>
 
 const PORTRAITS = new URL("../data/portraits/", import.meta.url).pathname;
 
-function near(box: FaceBox, [x, y, w, h]: number[], tol: number): boolean {
+function near(box: Box, [x, y, w, h]: number[], tol: number): boolean {
   return Math.abs(box.x - x) <= tol && Math.abs(box.y - y) <= tol && Math.abs(box.width - w) <= tol &&
     Math.abs(box.height - h) <= tol;
 }
 
 /** A blank (uniform) image: nothing to detect. */
-function blank(width: number, height: number, value = 128): GrayImage {
+function blank(width: number, height: number, value = 128): RawImage {
   return { data: new Uint8Array(width * height).fill(value), width, height };
 }
 

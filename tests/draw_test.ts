@@ -1,19 +1,12 @@
 import nodeAssert from "node:assert/strict";
 import sharp from "sharp";
-import {
-  augmentationGrid,
-  DEFAULT_POINT_COLORS,
-  faceGridRgb,
-  gridPixel,
-  KEYPOINT_SIDES,
-  saveFaceGrid,
-} from "../lib/draw.ts";
-import { compose, horizontalFlip } from "../lib/augment.ts";
+import { augmentationGrid, DEFAULT_POINT_COLORS, faceGridRgb } from "../lib/viz/draw.ts";
+import { gridPixel } from "../lib/viz/_util.ts";
+import { saveFaceGrid } from "../lib/viz/png_io.ts";
+import { compose, horizontalFlip } from "../lib/augment/augment.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";
-import { FLIP_KEYPOINT_PAIRS, KEYPOINT_NAMES } from "../lib/constants.ts";
-import { UsageError } from "../lib/errors.ts";
-
-const PIXELS = 96 * 96;
+import { FLIP_KEYPOINT_PAIRS, KEYPOINT_NAMES, KEYPOINT_SIDES, PIXELS } from "../lib/core/constants.ts";
+import { UsageError } from "../lib/core/errors.ts";
 
 /** A face with a horizontal gradient and keypoints at the given positions (NaN where missing). */
 function face(points: Record<string, [number, number]>, label?: string) {

@@ -1,11 +1,11 @@
+import { assertAlmostEquals } from "./_assert.ts";
 import assert from "node:assert/strict";
-import { KEYPOINT_NAMES, NUM_COORDS } from "../lib/constants.ts";
-import { PIXELS } from "../lib/data/dataset.ts";
-import { comparisonTable, evaluate, flipImages, flipKeypoints, predictWithFlipTta } from "../lib/evaluate.ts";
+import { KEYPOINT_NAMES, NUM_COORDS } from "../lib/core/constants.ts";
+import { PIXELS } from "../lib/core/constants.ts";
+import { comparisonTable, evaluate, predictWithFlipTta } from "../lib/evaluate/metrics.ts";
+import { flipImages, flipKeypoints } from "../lib/core/flip.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
 
-const close = (actual: number, expected: number, tol = 1e-9) =>
-  assert.ok(Math.abs(actual - expected) <= tol, `${actual} is not within ${tol} of ${expected}`);
 const throwsWith = (fn: () => unknown, cls: ErrorConstructor, text = "") =>
   assert.throws(fn, (e: unknown) => e instanceof cls && e.message.includes(text));
 
@@ -24,15 +24,15 @@ Deno.test("evaluate: hand-computed RMSE, NME and PCK for two faces", () => {
   const m = evaluate(pred, truth);
   assert.deepEqual(m.n, 2);
   // Face 1: every point off by (3, 4): squared errors 9 and 16; face 2 exact. Mean over 60 coords = 6.25.
-  close(m.rmse_px, 2.5, 1e-9);
+  assertAlmostEquals(m.rmse_px, 2.5, 1e-9);
   // Point error 5, eye-corner distance 40: face NME 0.125 and 0; mean 0.0625.
-  close(m.nme, 0.0625, 1e-9);
+  assertAlmostEquals(m.nme, 0.0625, 1e-9);
   // Thresholds 2 px and 4 px: face 1's 15 points miss both, face 2's 15 points meet both.
   assert.deepEqual(m.pck_05, 0.5);
   assert.deepEqual(m.pck_10, 0.5);
   // Per keypoint: x errors 3, 0 and y errors 4, 0 → sqrt((9 + 16) / 4) = 2.5 for every keypoint.
   assert.deepEqual(Object.keys(m.per_keypoint_rmse_px), [...KEYPOINT_NAMES]);
-  for (const v of Object.values(m.per_keypoint_rmse_px)) close(v, 2.5, 1e-9);
+  for (const v of Object.values(m.per_keypoint_rmse_px)) assertAlmostEquals(v, 2.5, 1e-9);
 });
 
 Deno.test("evaluate: missing coordinates are left out, faces without eye corners skip NME", () => {
@@ -45,12 +45,12 @@ Deno.test("evaluate: missing coordinates are left out, faces without eye corners
   pred[30 + 2] += 8; // face 2 right_eye_center x off by 8 (face 2 has no normaliser)
   const m = evaluate(pred, truth);
   // Present coords: 29 + 28 = 57; squared errors 36 + 64 = 100.
-  close(m.rmse_px, Math.sqrt(100 / 57), 1e-9);
+  assertAlmostEquals(m.rmse_px, Math.sqrt(100 / 57), 1e-9);
   // Face 1 only: nose_tip lacks x so 14 points count; mean error 6/14; NME = 6/14/40.
-  close(m.nme, 6 / 14 / 40, 1e-9);
-  close(m.pck_10, 13 / 14, 1e-9); // 6 px > 4 px misses
-  close(m.per_keypoint_rmse_px.left_eye_center, Math.sqrt(36 / 4), 1e-9);
-  close(m.per_keypoint_rmse_px.right_eye_center, Math.sqrt(64 / 4), 1e-9);
+  assertAlmostEquals(m.nme, 6 / 14 / 40, 1e-9);
+  assertAlmostEquals(m.pck_10, 13 / 14, 1e-9); // 6 px > 4 px misses
+  assertAlmostEquals(m.per_keypoint_rmse_px.left_eye_center, Math.sqrt(36 / 4), 1e-9);
+  assertAlmostEquals(m.per_keypoint_rmse_px.right_eye_center, Math.sqrt(64 / 4), 1e-9);
   assert.deepEqual(m.per_keypoint_rmse_px.nose_tip, 0);
   assert.deepEqual(m.per_keypoint_rmse_px.left_eye_outer_corner, 0);
 });

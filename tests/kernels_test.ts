@@ -6,8 +6,8 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import assert from "node:assert/strict";
 import { registerWasmKernels, WASM_KERNELS } from "../lib/kernels/mod.ts";
-import { maskedMse } from "../lib/train_step.ts";
-import { Rng } from "../lib/rng.ts";
+import { maskedMse } from "../lib/train/train_step.ts";
+import { Rng } from "../lib/core/rng.ts";
 
 const TOL = 1e-4;
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import { PIXELS } from "../lib/data/dataset.ts";
-import { UsageError } from "../lib/errors.ts";
+import { PIXELS } from "../lib/core/constants.ts";
+import { UsageError } from "../lib/core/errors.ts";
 import {
   createModel,
   denormalise,

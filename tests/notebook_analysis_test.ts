@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { syntheticDataset } from "../lib/data/synthetic.ts";
-import { DataError, UsageError } from "../lib/errors.ts";
-import { type KeypointModel, type ModelMetadata, readMetadata } from "../lib/models/keypoint_model.ts";
+import { DataError, UsageError } from "../lib/core/errors.ts";
+import type { KeypointModel, ModelMetadata } from "../lib/models/keypoint_model.ts";
+import { readMetadata } from "../lib/models/folder_io.ts";
 import {
   bestAndWorst,
   compareModels,
@@ -19,7 +20,7 @@ import {
   trainInRunFolder,
   validationSplitOf,
 } from "../lib/notebooks/runs_io.ts";
-import { prepareData, train, type TrainConfig } from "../lib/train.ts";
+import { prepareData, train, type TrainConfig } from "../lib/train/train_io.ts";
 
 await tf.setBackend("cpu");
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DataError } from "../lib/errors.ts";
+import { DataError } from "../lib/core/errors.ts";
 import {
   buildNotebook,
   cellsHash,
@@ -22,7 +22,7 @@ import {
   sourceHeader,
 } from "../lib/notebooks/sources_io.ts";
 import { handEditedNotebooks, parseNotebookArgs } from "../cli/notebooks.ts";
-import { UsageError } from "../lib/errors.ts";
+import { UsageError } from "../lib/core/errors.ts";
 
 const SOURCE = `// deno-lint-ignore-file
 // A file comment that is not a cell.

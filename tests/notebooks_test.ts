@@ -8,9 +8,9 @@ import {
   parseNotebookArgs,
   resolveNotebooks,
 } from "../cli/notebooks.ts";
-import { UsageError } from "../lib/errors.ts";
+import { UsageError } from "../lib/core/errors.ts";
 import { chooseDataset, envFlag, NotebookSession } from "../lib/notebook.ts";
-import { syntheticDataset } from "../lib/data/synthetic.ts";
+import { syntheticDataset } from "../lib/data/mod.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const FIVE = [

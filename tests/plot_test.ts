@@ -1,14 +1,9 @@
 import assert from "node:assert/strict";
-import { KEYPOINT_NAMES, NUM_COORDS } from "../lib/constants.ts";
+import { KEYPOINT_NAMES, NUM_COORDS } from "../lib/core/constants.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";
 import {
   barChart,
-  chromiumPath,
   errorDistribution,
-  figureBundle,
-  figureHtml,
-  FigureRenderer,
-  hasChromium,
   historyColumns,
   keypointDensity,
   keypointErrors,
@@ -20,9 +15,9 @@ import {
   missingKeypointsChart,
   perKeypointRmseChart,
   PLOTLY_MIME,
-  saveFigure,
-  show,
-} from "../lib/plot.ts";
+} from "../lib/viz/figures.ts";
+import { chromiumPath, figureHtml, FigureRenderer, hasChromium, saveFigure } from "../lib/viz/render_io.ts";
+import { figureBundle, show } from "../lib/viz/jupyter.ts";
 
 const assertEquals = (actual: unknown, expected: unknown) => assert.deepStrictEqual(actual, expected);
 const assertAlmostEquals = (actual: number, expected: number, tolerance: number) =>

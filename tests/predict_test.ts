@@ -1,29 +1,35 @@
+import { assertAlmostEquals, assertEquals } from "./_assert.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
-import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../lib/constants.ts";
-import { type CropBox, fromCropCoords, squareBoxAround } from "../lib/data/crop.ts";
-import { landmarks68ToKaggle15 } from "../lib/data/landmarks68.ts";
-import { createFaceDetector, type FaceBox, type FaceDetector, type GrayImage } from "../lib/detect.ts";
-import { type EndToEndImage, evaluateEndToEnd, faceNme, matchDetection } from "../lib/end_to_end.ts";
-import { DataError, UsageError } from "../lib/errors.ts";
-import { readGray, readRgb, writeGrayPng } from "../lib/image_io.ts";
+import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../lib/core/constants.ts";
+import { fromCropCoords, squareBoxAround } from "../lib/data/crop.ts";
+import { type CropBox } from "../lib/core/box.ts";
+import { landmarks68ToKaggle15 } from "../lib/data/landmarks68_io.ts";
+import { type FaceDetector } from "../lib/face/detect.ts";
+import { type Box } from "../lib/core/box.ts";
+import { type RawImage } from "../lib/core/image.ts";
+import { createFaceDetector } from "../lib/face/detect_io.ts";
+import {
+  type EndToEndImage,
+  evaluateEndToEnd,
+  faceNme,
+  matchDetection,
+} from "../lib/evaluate/end_to_end_io.ts";
+import { DataError, UsageError } from "../lib/core/errors.ts";
+import { readGray, readRgb, writeGrayPng } from "../lib/core/image_io.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
 import { makeMetadata, saveKeypointModel } from "../lib/models/mod.ts";
 import {
   annotateResult,
-  cropBoxForDetection,
   predictFaces,
   predictImageFile,
   type PredictionResult,
-} from "../lib/predict.ts";
-import { ANNOTATION_COLOURS } from "../lib/annotate.ts";
+} from "../lib/face/predict_io.ts";
+import { cropBoxForDetection } from "../lib/data/crop.ts";
+import { ANNOTATION_COLOURS } from "../lib/viz/annotate.ts";
 
-const assertEquals = (actual: unknown, expected: unknown, msg = "") =>
-  assert.deepStrictEqual(actual, expected, msg);
-const assertNear = (actual: number, expected: number, tol: number, what = "") =>
-  assert(Math.abs(actual - expected) <= tol, `${what} ${actual} is not within ${tol} of ${expected}`);
 // deno-lint-ignore no-explicit-any
 type ErrorClass = new (...args: any[]) => Error;
 const hasError = (cls: ErrorClass, text: string) => (e: unknown) =>
@@ -41,7 +47,7 @@ const HAVE_YTF68 = (() => {
 })();
 
 /** A detector that always reports the same boxes. */
-function fixedDetector(boxes: FaceBox[]): FaceDetector {
+function fixedDetector(boxes: Box[]): FaceDetector {
   return {
     options: { cascadePath: "", scaleFactor: 1.1, minNeighbors: 5, minSize: 30, maxSize: 0 },
     detect: () => boxes.map((b) => ({ ...b })),
@@ -89,7 +95,7 @@ const centroidPredictor: KeypointPredictor = {
 };
 
 /** A black image with one Gaussian blob (sigma in pixels) centred at (cx, cy), pixel centres at integers. */
-function blobImage(width: number, height: number, cx: number, cy: number, sigma: number): GrayImage {
+function blobImage(width: number, height: number, cx: number, cy: number, sigma: number): RawImage {
   const data = new Uint8Array(width * height);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -133,16 +139,16 @@ Deno.test({
     detector.close();
     const median = (a: number[]) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
     assert(sizeRatios.length >= 15, `only ${sizeRatios.length} faces detected`);
-    assertNear(median(sizeRatios), 1, 0.06, "median crop size ratio");
+    assertAlmostEquals(median(sizeRatios), 1, 0.06, "median crop size ratio");
     // Single faces scatter (the Haar box is not the landmark box); the framing must not be biased.
-    assertNear(median(dx), 0, 0.03, "median x offset / crop side");
-    assertNear(median(dy), 0, 0.03, "median y offset / crop side");
+    assertAlmostEquals(median(dx), 0, 0.03, "median x offset / crop side");
+    assertAlmostEquals(median(dy), 0, 0.03, "median y offset / crop side");
   },
 });
 
 Deno.test("predictFaces: a blob pasted at a known place comes back at its original coordinates", async () => {
   // Shrunk (crop 200 px → 96), enlarged (crop 60 px → 96) and partly outside the image (black fill).
-  const cases: { box: FaceBox; blob: [number, number] }[] = [
+  const cases: { box: Box; blob: [number, number] }[] = [
     { box: { x: 120, y: 80, width: 152, height: 152 }, blob: [205.3, 190.8] },
     { box: { x: 300, y: 40, width: 46, height: 46 }, blob: [318.6, 70.2] },
     { box: { x: -30, y: 200, width: 120, height: 120 }, blob: [20.5, 262.25] },
@@ -160,8 +166,8 @@ Deno.test("predictFaces: a blob pasted at a known place comes back at its origin
     const face = result.faces[0];
     assertEquals(face.box, [box.x, box.y, box.width, box.height]);
     for (const name of KEYPOINT_NAMES) {
-      assertNear(face.keypoints[name][0], bx, 0.5, `${name} x`);
-      assertNear(face.keypoints[name][1], by, 0.5, `${name} y`);
+      assertAlmostEquals(face.keypoints[name][0], bx, 0.5, `${name} x`);
+      assertAlmostEquals(face.keypoints[name][1], by, 0.5, `${name} y`);
     }
   }
 });
@@ -177,8 +183,8 @@ Deno.test("predictFaces: keypoints map back through the crop box exactly, faces 
     const c = cropBoxForDetection(boxes[i], 0.4);
     const expected = [(10.25 + 0.5) * c.size / 96 - 0.5 + c.x, (80.5 + 0.5) * c.size / 96 - 0.5 + c.y];
     assertEquals(Object.keys(f.keypoints), [...KEYPOINT_NAMES]);
-    assertNear(f.keypoints.nose_tip[0], expected[0], 1e-9);
-    assertNear(f.keypoints.nose_tip[1], expected[1], 1e-9);
+    assertAlmostEquals(f.keypoints.nose_tip[0], expected[0], 1e-9);
+    assertAlmostEquals(f.keypoints.nose_tip[1], expected[1], 1e-9);
   });
   assertEquals(await predictFaces(gray, [], predictor), []);
   assertEquals(predictor.calls, 1, "no call without faces");
@@ -207,7 +213,7 @@ Deno.test("predictImageFile: the astronaut's face with the real detector; other 
     await pipeline.toFile(join(dir, name));
     const other = await predictImageFile(join(dir, name), detector, predictor);
     assertEquals(other.faces.length, 1, name);
-    other.faces[0].box.forEach((v, i) => assertNear(v, box[i], 3, `${name} box[${i}]`));
+    other.faces[0].box.forEach((v, i) => assertAlmostEquals(v, box[i], 3, `${name} box[${i}]`));
   }
   await Deno.remove(dir, { recursive: true });
   detector.close();
@@ -257,9 +263,11 @@ Deno.test("annotateResult: writes a PNG of the photo's size with left and right 
   const pixel = (x: number, y: number) =>
     Array.from(png.data.subarray((y * 512 + x) * 3, (y * 512 + x) * 3 + 3));
   const hex = (c: string) => [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16));
-  pixel(245, 100).forEach((v, i) => assertNear(v, hex(ANNOTATION_COLOURS.left)[i], 8, "left point"));
-  pixel(205, 100).forEach((v, i) => assertNear(v, hex(ANNOTATION_COLOURS.right)[i], 8, "right point"));
-  pixel(177, 120).forEach((v, i) => assertNear(v, hex(ANNOTATION_COLOURS.box)[i], 40, "box edge"));
+  pixel(245, 100).forEach((v, i) => assertAlmostEquals(v, hex(ANNOTATION_COLOURS.left)[i], 8, "left point"));
+  pixel(205, 100).forEach((v, i) =>
+    assertAlmostEquals(v, hex(ANNOTATION_COLOURS.right)[i], 8, "right point")
+  );
+  pixel(177, 120).forEach((v, i) => assertAlmostEquals(v, hex(ANNOTATION_COLOURS.box)[i], 40, "box edge"));
   assertEquals([...Deno.readDirSync(join(dir, "sub"))].map((e) => e.name), ["astronaut.png"], "no .tmp left");
   await Deno.remove(dir, { recursive: true });
 });
@@ -282,11 +290,11 @@ Deno.test("faceNme and matchDetection", () => {
   const exact = Object.fromEntries(
     KEYPOINT_NAMES.map((n, k) => [n, [truth[2 * k], truth[2 * k + 1]] as const]),
   );
-  assertNear(faceNme(exact, l), 0, 1e-6);
+  assertAlmostEquals(faceNme(exact, l), 0, 1e-6);
   const shifted = Object.fromEntries(
     KEYPOINT_NAMES.map((n, k) => [n, [truth[2 * k] + 3, truth[2 * k + 1] + 4] as const]),
   );
-  assertNear(faceNme(shifted, l), 5 / 60, 1e-5, "5 px over a 60 px eye-corner distance");
+  assertAlmostEquals(faceNme(shifted, l), 5 / 60, 1e-5, "5 px over a 60 px eye-corner distance");
 
   const inside = { x: 140, y: 80, width: 120, height: 120 };
   const bigger = { x: 60, y: 20, width: 280, height: 280 };
@@ -323,7 +331,7 @@ Deno.test("evaluateEndToEnd: counts detections, averages NME over them, and fail
   const p = fromCropCoords(48, 48, c);
   const expected = faceNme(Object.fromEntries(KEYPOINT_NAMES.map((n) => [n, p])), found);
   assertEquals([report.n, report.detected], [2, 1]);
-  assertNear(report.nme, expected, 1e-9);
+  assertAlmostEquals(report.nme, expected, 1e-9);
   assertEquals(report.failure_rate_10, expected > 0.1 ? 1 : 0.5);
   assertEquals(perImage[1].box, null);
   assert(Number.isNaN(perImage[1].nme));
@@ -388,8 +396,8 @@ Deno.test("deno task predict --json: one line per file, errors as lines, exit st
   const [x, y, w, h] = astro.faces[0].box;
   assertEquals(Object.keys(astro.faces[0].keypoints), [...KEYPOINT_NAMES]);
   const [ex, ey] = fromCropCoords(48, 48, cropBoxForDetection({ x, y, width: w, height: h }));
-  assertNear(astro.faces[0].keypoints.mouth_left_corner[0], ex, 0.006);
-  assertNear(astro.faces[0].keypoints.mouth_left_corner[1], ey, 0.006);
+  assertAlmostEquals(astro.faces[0].keypoints.mouth_left_corner[0], ex, 0.006);
+  assertAlmostEquals(astro.faces[0].keypoints.mouth_left_corner[1], ey, 0.006);
   assertEquals([...Deno.readDirSync(out)].map((e) => e.name).sort(), ["astronaut.png", "blank.png"]);
 
   const ok = await runPredict(["--model", model, "--no-images", "--json", blank]);

@@ -5,8 +5,8 @@ import {
   meanFrameToFrameMotion,
   oneEuroSmoother,
   parseSmoothing,
-} from "../lib/smoothing.ts";
-import { Rng } from "../lib/rng.ts";
+} from "../lib/face/smoothing.ts";
+import { Rng } from "../lib/core/rng.ts";
 
 Deno.test("ema: first sample passes through, then s += alpha (x - s)", () => {
   const s = exponentialSmoother(0.5);

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import { KEYPOINT_COLUMNS } from "../lib/constants.ts";
+import { KEYPOINT_COLUMNS } from "../lib/core/constants.ts";
 import { syntheticDataset } from "../lib/data/synthetic.ts";
-import { loadKeypointModel } from "../lib/models/keypoint_model.ts";
+import { loadKeypointModel } from "../lib/models/folder_io.ts";
 import { findLookupTable } from "../lib/submission_io.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;

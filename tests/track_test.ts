@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
-import { IMAGE_SIZE, KEYPOINT_NAMES } from "../lib/constants.ts";
-import { type CropBox, cropToFace, toCropCoords } from "../lib/data/crop.ts";
-import type { FaceBox } from "../lib/detect.ts";
-import { readGray, readRgb } from "../lib/image_io.ts";
+import { IMAGE_SIZE, KEYPOINT_NAMES } from "../lib/core/constants.ts";
+import { toCropCoords } from "../lib/data/crop.ts";
+import { type CropBox } from "../lib/core/box.ts";
+import { cropToFace } from "../lib/data/crop_io.ts";
+import type { Box } from "../lib/core/box.ts";
+import { readGray, readRgb } from "../lib/core/image_io.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
-import { cropBoxForDetection } from "../lib/predict.ts";
-import { FaceTracker, fitMeanFace, MEAN_FACE, meanFaceInCrop, meanFacePredictor } from "../lib/track.ts";
+import { cropBoxForDetection } from "../lib/data/crop.ts";
+import { FaceTracker, fitMeanFace, MEAN_FACE, meanFaceInCrop, meanFacePredictor } from "../lib/face/track.ts";
 import { rgbToGrayBytes, shrinkCrop } from "../web/frame.ts";
 
 /** A synthetic frame: one face, given by its landmark-box centre and size, moving from frame to frame. */
@@ -44,7 +46,7 @@ function fakeHooks(garbageOn = new Set<number>()) {
   return {
     calls,
     hooks: {
-      detect(f: Frame): FaceBox[] {
+      detect(f: Frame): Box[] {
         calls.detect++;
         // A Haar-like box: landmark extent = 0.877 width, centre 0.165 width below the box centre.
         const w = Math.round(f.extent / 0.877);

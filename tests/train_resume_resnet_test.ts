@@ -5,10 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend_io.ts";
 import { randomSplit } from "../lib/data/split.ts";
 import { syntheticDataset } from "../lib/data/synthetic.ts";
-import { train, type TrainConfig } from "../lib/train.ts";
+import { train, type TrainConfig } from "../lib/train/train_io.ts";
 
 await initBackend({ backend: "wasm" });
 const data = randomSplit(syntheticDataset({ n: 10, seed: 2 }), { validation: 0.2, seed: 0 });

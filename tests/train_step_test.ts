@@ -1,11 +1,11 @@
 /**
- * `lib/train_step.ts`: micro-batch gradient accumulation equals the full batch, batch-norm moving
+ * `lib/train/train_step.ts`: micro-batch gradient accumulation equals the full batch, batch-norm moving
  * statistics move in a custom loop, and the wasm heap planner.
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { accumulateGradients, maskedMse, pickMicroBatch, trainStep } from "../lib/train_step.ts";
-import { UsageError } from "../lib/errors.ts";
+import { accumulateGradients, maskedMse, pickMicroBatch, trainStep } from "../lib/train/train_step.ts";
+import { UsageError } from "../lib/core/errors.ts";
 
 await tf.setBackend("cpu");
 

@@ -5,10 +5,16 @@ import { completeOnly } from "../lib/data/dataset.ts";
 import { randomSplit } from "../lib/data/split.ts";
 import { syntheticDataset } from "../lib/data/synthetic.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";
-import { UsageError } from "../lib/errors.ts";
-import { loadKeypointModel } from "../lib/models/keypoint_model.ts";
-import { notebookProgress, terminalProgress } from "../lib/progress.ts";
-import { prepareData, resolveConfig, train, type TrainConfig, TrainingDivergedError } from "../lib/train.ts";
+import { UsageError } from "../lib/core/errors.ts";
+import { loadKeypointModel } from "../lib/models/folder_io.ts";
+import { notebookProgress, terminalProgress } from "../lib/train/progress_io.ts";
+import {
+  prepareData,
+  resolveConfig,
+  train,
+  type TrainConfig,
+  TrainingDivergedError,
+} from "../lib/train/train_io.ts";
 
 await tf.setBackend("cpu");
 

@@ -1,22 +1,19 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createFaceDetector } from "../lib/detect.ts";
-import { DataError } from "../lib/errors.ts";
+import { createFaceDetector } from "../lib/face/detect_io.ts";
+import { DataError } from "../lib/core/errors.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
-import { meanFacePredictor } from "../lib/track.ts";
+import { meanFacePredictor } from "../lib/face/track.ts";
 import {
   ffmpegAvailable,
-  frameJson,
-  framesFromImages,
   isVideoFile,
   openVideoWriter,
-  predictVideoFile,
   probeVideo,
   readVideoFrames,
   type VideoFrame,
-  type VideoFrameResult,
-  writeY4m,
-} from "../lib/video.ts";
+} from "../lib/video/ffmpeg_io.ts";
+import { framesFromImages, writeY4m } from "./_video_fixtures.ts";
+import { frameJson, predictVideoFile, type VideoFrameResult } from "../lib/video/pipeline_io.ts";
 
 const HAVE_FFMPEG = await ffmpegAvailable();
 const YTF = new URL("../../shared/data/ytf68/training/", import.meta.url).pathname;

@@ -8,11 +8,11 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { initBackend } from "../lib/backend.ts";
-import { createFaceDetector } from "../lib/detect.ts";
-import { loadKeypointModel } from "../lib/models/mod.ts";
-import { FigureRenderer, learningCurves, saveFigure } from "../lib/plot.ts";
-import { annotateResult, predictImageFile } from "../lib/predict.ts";
+import { initBackend } from "../lib/backend_io.ts";
+import { createFaceDetector } from "../lib/face/mod.ts";
+import { DEFAULT_MODEL_DIR, loadKeypointModel } from "../lib/models/mod.ts";
+import { FigureRenderer, learningCurves, saveFigure } from "../lib/viz/mod.ts";
+import { annotateResult, predictImageFile } from "../lib/face/mod.ts";
 
 const OUT = "docs/figures";
 const NOTEBOOK_FIGURES = [
@@ -46,7 +46,7 @@ try {
 await Deno.remove(join(OUT, "plotly.js")).catch(() => {});
 
 await initBackend();
-const model = await loadKeypointModel("outputs/models/default");
+const model = await loadKeypointModel(DEFAULT_MODEL_DIR);
 const detector = await createFaceDetector();
 for (const file of ["astronaut.png", "grace_hopper.jpg"]) {
   const result = await predictImageFile(join("data/portraits", file), detector, model);

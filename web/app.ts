@@ -1,8 +1,8 @@
 /// <reference lib="dom" />
 /**
- * The live camera page: opens the webcam, finds faces with OpenCV.js (the library's own `lib/detect.ts`),
+ * The live camera page: opens the webcam, finds faces with OpenCV.js (the library's own `lib/face/detect.ts`),
  * predicts their keypoints with the model served at `/model/` (tfjs; WebGPU, else WASM, else WebGL), follows
- * and smooths them with `lib/track.ts` / `lib/smoothing.ts`, and draws them with `lib/annotate.ts`'s SVG
+ * and smooths them with `lib/face/track.ts` / `lib/face/smoothing.ts`, and draws them with `lib/viz/annotate.ts`'s SVG
  * overlay. `cli/serve.ts` bundles this file for the browser on request.
  *
  * Query options: `?detectEvery=K` (default 5; 1 = detect on every frame), `?smoothing=none|ema[:A]|
@@ -16,13 +16,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
-import { annotationSvg } from "../lib/annotate.ts";
-import { cropToFace } from "../lib/data/crop.ts";
-import { createFaceDetectorFromCascade, type GrayImage } from "../lib/detect.ts";
+import { annotationSvg } from "../lib/viz/annotate.ts";
+import { enlargeToFace } from "../lib/data/crop.ts";
+import { createFaceDetectorFromCascade } from "../lib/face/detect.ts";
+import { type RawImage } from "../lib/core/image.ts";
 import { modelPredictor } from "../lib/models/keypoint_model.ts";
-import { IMAGE_SIZE } from "../lib/constants.ts";
-import { parseSmoothing } from "../lib/smoothing.ts";
-import { FaceTracker, type TrackedFace } from "../lib/track.ts";
+import { IMAGE_SIZE } from "../lib/core/constants.ts";
+import { parseSmoothing } from "../lib/face/smoothing.ts";
+import { FaceTracker, type TrackedFace } from "../lib/face/track.ts";
 import { rgbToGrayBytes, shrinkCrop } from "./frame.ts";
 
 /** What the page exposes to tests and the console. */
@@ -99,10 +100,10 @@ async function main(): Promise<void> {
   const overlay = $("overlay");
   overlay.style.width = `${width}px`, overlay.style.height = `${height}px`;
 
-  const tracker = new FaceTracker<GrayImage>({
+  const tracker = new FaceTracker<RawImage>({
     detect: (gray) => detector.detect(gray),
     // Boxes larger than 96 are shrunk here (the library uses sharp); smaller ones by the library itself.
-    crop: (gray, box) => box.size > IMAGE_SIZE ? shrinkCrop(gray, box) : cropToFace(gray, box),
+    crop: (gray, box) => box.size > IMAGE_SIZE ? shrinkCrop(gray, box) : enlargeToFace(gray, box),
     predictor,
   }, {
     detectEvery: Number(params.get("detectEvery") ?? 5),

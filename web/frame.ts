@@ -8,8 +8,8 @@
  * @module
  */
 
-import { IMAGE_SIZE } from "../lib/constants.ts";
-import type { CropBox } from "../lib/data/crop.ts";
+import { IMAGE_SIZE } from "../lib/core/constants.ts";
+import type { CropBox } from "../lib/core/box.ts";
 
 /** sRGB byte → linear light. */
 const TO_LINEAR = Float32Array.from({ length: 256 }, (_, v) => {

@@ -12,7 +12,8 @@
  *
  * @example
  * ```ts
- * import { cropToFace, squareBoxAround, toCropCoords } from "./crop.ts";
+ * import { squareBoxAround, toCropCoords } from "./crop.ts";
+ * import { cropToFace } from "./crop_io.ts";
  * const box = squareBoxAround(landmarks68, 0.25);
  * const face = await cropToFace(await readGray("frame.jpg"), box); // Float32Array(9216) in [0, 1]
  * const [u, v] = toCropCoords(landmarks68[60], landmarks68[61], box);
@@ -20,22 +21,10 @@
  *
  * @module
  */
-import sharp from "sharp";
-import { IMAGE_SIZE } from "../constants.ts";
-
-/** A square in original-image pixels: top-left pixel (`x`, `y`) and side `size`, all integers. */
-export interface CropBox {
-  x: number;
-  y: number;
-  size: number;
-}
-
-/** A one-channel 8-bit image, as `readGray` returns it. */
-export interface GrayImage {
-  data: Uint8Array;
-  width: number;
-  height: number;
-}
+import { IMAGE_SIZE } from "../core/constants.ts";
+import type { Box, CropBox } from "../core/box.ts";
+import { UsageError } from "../core/errors.ts";
+import type { RawImage } from "../core/image.ts";
 
 /** The default margin of {@link squareBoxAround}: a quarter of the face's extent on each side. */
 export const DEFAULT_CROP_MARGIN = 0.25;
@@ -83,6 +72,38 @@ export function squareBoxAround(points: ArrayLike<number>, margin = DEFAULT_CROP
   return { x, y, size };
 }
 
+/**
+ * How a Haar face box relates to the 68-landmark bounding box (ratios of the Haar box's width), measured on
+ * `../shared/data/ytf68` training frames with the default detector (see the module documentation).
+ */
+export const HAAR_TO_LANDMARK_BOX = {
+  /** Larger side of the landmark box ÷ Haar width (median). */
+  extent: 0.877,
+  /** Landmark box centre below the Haar box centre ÷ Haar width (median). */
+  shiftY: 0.165,
+} as const;
+
+/**
+ * The square crop (whole pixels, may extend past the image) for a detected face, framed like the training
+ * crops: the landmark box estimated by {@link HAAR_TO_LANDMARK_BOX}, plus `margin` on each side.
+ *
+ * @example
+ * ```ts
+ * cropBoxForDetection({ x: 177, y: 65, width: 96, height: 96 }); // { x: 162, y: 66, size: 126 }
+ * ```
+ */
+export function cropBoxForDetection(face: Box, margin: number = DEFAULT_CROP_MARGIN): CropBox {
+  if (!(margin >= 0) || !Number.isFinite(margin)) {
+    throw new UsageError(`margin must be a finite number ≥ 0, got ${margin}`);
+  }
+  const side = Math.max(face.width, face.height);
+  const size = Math.max(1, Math.round(HAAR_TO_LANDMARK_BOX.extent * side * (1 + 2 * margin)));
+  // Centres in pixel-centre coordinates: a box starting at pixel x with side w is centred at x + (w − 1)/2.
+  const cx = face.x + (face.width - 1) / 2;
+  const cy = face.y + (face.height - 1) / 2 + HAAR_TO_LANDMARK_BOX.shiftY * side;
+  return { x: Math.round(cx - (size - 1) / 2), y: Math.round(cy - (size - 1) / 2), size };
+}
+
 /** Maps a point in original-image pixels to 96×96 face pixels: `u = (x − box.x + 0.5)·96/box.size − 0.5`. */
 export function toCropCoords(x: number, y: number, box: CropBox): [number, number] {
   const s = IMAGE_SIZE / box.size;
@@ -96,16 +117,30 @@ export function fromCropCoords(u: number, v: number, box: CropBox): [number, num
 }
 
 /**
- * Cuts `box` out of `gray` (black where the box leaves the image) and resizes it to 96×96, returning
- * `9216` floats in [0, 1].
+ * The 96×96 face of a box with side ≤ 96, without sharp (so it also runs in a browser): copied at side 96,
+ * enlarged bilinearly below, `9216` floats in [0, 1]. `cropToFace` (`crop_io.ts`) uses it for such boxes
+ * and shrinks larger ones with sharp.
  *
- * Shrinking (side > 96) uses sharp's linear (triangle, antialiasing) kernel, measured centre-aligned to
- * within 0.05 px. Enlarging (side < 96) is bilinear interpolation here: sharp 0.35 / libvips 8.18 shifts
- * enlarged images by half an output pixel, which would break the mapping above.
+ * @throws RangeError when the box is larger than 96, not whole pixels with a positive side, or the image's
+ * size is wrong.
+ */
+export function enlargeToFace(gray: RawImage, box: CropBox): Float32Array {
+  if (box.size > IMAGE_SIZE) {
+    throw new RangeError(`enlargeToFace: box ${JSON.stringify(box)} is larger than ${IMAGE_SIZE}`);
+  }
+  const square = cutSquare(gray, box);
+  if (box.size < IMAGE_SIZE) return enlargeBilinear(square, box.size);
+  const face = new Float32Array(IMAGE_SIZE * IMAGE_SIZE);
+  for (let i = 0; i < face.length; i++) face[i] = square[i] / 255;
+  return face;
+}
+
+/**
+ * The `size × size` bytes of the box, zero outside the image.
  *
  * @throws RangeError when the box is not whole pixels with a positive side, or the image's size is wrong.
  */
-export async function cropToFace(gray: GrayImage, box: CropBox): Promise<Float32Array> {
+export function cutSquare(gray: RawImage, box: CropBox): Uint8Array {
   const { x, y, size } = box;
   if (![x, y, size].every(Number.isInteger) || size < 1) {
     throw new RangeError(`cropToFace: box ${JSON.stringify(box)} must be whole pixels with a side ≥ 1`);
@@ -115,27 +150,6 @@ export async function cropToFace(gray: GrayImage, box: CropBox): Promise<Float32
       `cropToFace: ${gray.data.length} bytes for a ${gray.width}×${gray.height} one-channel image`,
     );
   }
-  const square = cutSquare(gray, box);
-  let pixels: Uint8Array;
-  if (size === IMAGE_SIZE) {
-    pixels = square;
-  } else if (size > IMAGE_SIZE) {
-    const out = await sharp(square, { raw: { width: size, height: size, channels: 1 } })
-      .resize(IMAGE_SIZE, IMAGE_SIZE, { kernel: "linear", fit: "fill" })
-      .toColourspace("b-w")
-      .raw()
-      .toBuffer();
-    pixels = out;
-  } else {
-    return enlargeBilinear(square, size);
-  }
-  const face = new Float32Array(IMAGE_SIZE * IMAGE_SIZE);
-  for (let i = 0; i < face.length; i++) face[i] = pixels[i] / 255;
-  return face;
-}
-
-/** The `size × size` bytes of the box, zero outside the image. */
-function cutSquare(gray: GrayImage, { x, y, size }: CropBox): Uint8Array {
   const out = new Uint8Array(size * size);
   const x0 = Math.max(0, x), x1 = Math.min(gray.width, x + size);
   if (x0 >= x1) return out;

@@ -3,11 +3,8 @@
  *
  * @module
  */
-import { IMAGE_SIZE, NUM_COORDS } from "../constants.ts";
+import { NUM_COORDS, PIXELS } from "../core/constants.ts";
 import type { KeypointDataset } from "./types.ts";
-
-/** Pixels in one 96×96 face. */
-export const PIXELS = IMAGE_SIZE * IMAGE_SIZE;
 
 /** The mask (1 present, 0 missing) for an array of coordinates with NaN for missing. */
 export function maskFromKeypoints(keypoints: Float32Array): Uint8Array {

@@ -14,9 +14,10 @@
  */
 export type { CropSource, KeypointDataset } from "./types.ts";
 export * from "./dataset.ts";
-export * from "./kaggle.ts";
-export * from "./landmarks68.ts";
+export * from "./kaggle_io.ts";
+export * from "./landmarks68_io.ts";
 export * from "./crop.ts";
+export * from "./crop_io.ts";
 export * from "./synthetic.ts";
 export * from "./split.ts";
-export * from "./spec.ts";
+export * from "./spec_io.ts";

@@ -11,8 +11,8 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
-import { Rng } from "../rng.ts";
+import { UsageError } from "../core/errors.ts";
+import { Rng } from "../core/rng.ts";
 import { subset } from "./dataset.ts";
 import type { KeypointDataset } from "./types.ts";
 

@@ -25,10 +25,10 @@
  *
  * @module
  */
-import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../constants.ts";
-import { UsageError } from "../errors.ts";
-import { Rng } from "../rng.ts";
-import { PIXELS } from "./dataset.ts";
+import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../core/constants.ts";
+import { UsageError } from "../core/errors.ts";
+import { Rng } from "../core/rng.ts";
+import { PIXELS } from "../core/constants.ts";
 import type { KeypointDataset } from "./types.ts";
 
 /** Options of {@link syntheticDataset}. */

@@ -1,6 +1,6 @@
 /**
  * The project's `wasm` kernels: gradients that tfjs-backend-wasm 4.22.0 lacks or runs slowly, expressed on
- * its fast XNNPACK kernels. {@link registerWasmKernels} installs them (idempotent); `lib/backend.ts` calls
+ * its fast XNNPACK kernels. {@link registerWasmKernels} installs them (idempotent); `lib/backend_io.ts` calls
  * it before any training.
  *
  * @module

@@ -6,7 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { Rng } from "../rng.ts";
+import { Rng } from "../core/rng.ts";
 
 type Initializer = ReturnType<typeof tf.initializers.heNormal>;
 

@@ -1,24 +1,13 @@
 /**
- * A trained model on disk and in memory: the tfjs files plus `metadata.json`, and the
- * {@link KeypointPredictor} that turns faces into keypoints in pixels.
+ * A trained model in memory: its `metadata.json` content and the {@link KeypointPredictor} that turns faces
+ * into keypoints in pixels. Model folders on disk are `folder_io.ts`.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { join } from "node:path";
-import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../constants.ts";
-import { DataError } from "../errors.ts";
-import { PIXELS } from "../data/dataset.ts";
+import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../core/constants.ts";
+import { PIXELS } from "../core/constants.ts";
 import type { KeypointPredictor } from "./types.ts";
-import {
-  artifactsToModel,
-  modelToArtifacts,
-  readArtifacts,
-  replaceDir,
-  resolveModelDir,
-  toFloat16Artifacts,
-  writeArtifacts,
-} from "./io.ts";
 import { denormalise, NORMALISATION } from "./normalise.ts";
 import type { ModelName } from "./registry.ts";
 
@@ -41,7 +30,7 @@ export interface ModelMetadata {
   savedAt: string;
   /** Set by the training loop: data, config, final metrics, backend, time per epoch. */
   training?: Record<string, unknown>;
-  /** Set by {@link exportKeypointModel}: the source folder and how the weights are stored. */
+  /** Set by `exportKeypointModel`: the source folder and how the weights are stored. */
   export?: { from: string; weights: "float32" | "float16"; at: string };
 }
 
@@ -93,107 +82,4 @@ export function modelPredictor(model: tf.LayersModel, name: string, batchSize = 
       return Promise.resolve(out);
     },
   };
-}
-
-/** Writes `model.json`, `weights.bin` and `metadata.json` into an existing folder (not atomic). */
-export async function writeModelFolder(
-  dir: string,
-  artifacts: tf.io.ModelArtifacts,
-  metadata: ModelMetadata,
-): Promise<void> {
-  await writeArtifacts(dir, artifacts);
-  await Deno.writeTextFile(join(dir, METADATA_JSON), JSON.stringify(metadata, null, 2) + "\n");
-}
-
-/**
- * Saves a model folder atomically (temporary folder beside `dir`, then rename): `model.json` +
- * `weights.bin` (tfjs LayersModel format) and `metadata.json`. `extra` may add files (e.g. `history.json`).
- *
- * @example
- * ```ts
- * await saveKeypointModel("outputs/models/lenet", model, makeMetadata("lenet", model));
- * ```
- */
-export async function saveKeypointModel(
-  dir: string,
-  model: tf.LayersModel,
-  metadata: ModelMetadata,
-  extra: Record<string, string> = {},
-): Promise<void> {
-  const artifacts = await modelToArtifacts(model);
-  await replaceDir(dir, async (tmp) => {
-    await writeModelFolder(tmp, artifacts, metadata);
-    for (const [file, text] of Object.entries(extra)) await Deno.writeTextFile(join(tmp, file), text);
-  });
-}
-
-/** Reads and checks `metadata.json` of a model folder. */
-export async function readMetadata(dir: string): Promise<ModelMetadata> {
-  const file = join(dir, METADATA_JSON);
-  let metadata: ModelMetadata;
-  try {
-    metadata = JSON.parse(await Deno.readTextFile(file));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new DataError("missing: not a keypoint model folder", { file });
-    }
-    throw new DataError(`cannot parse: ${(e as Error).message}`, { file });
-  }
-  if (typeof metadata.model !== "string" || metadata.normalisation?.scale !== NORMALISATION.scale) {
-    throw new DataError("not a keypoint model's metadata (model or normalisation missing)", { file });
-  }
-  return metadata;
-}
-
-/**
- * Loads a model folder written by {@link saveKeypointModel} (or by training) as a predictor in pixels.
- *
- * @example
- * ```ts
- * const kp = await loadKeypointModel("outputs/models/lenet");
- * const px = await kp.predict(ds.images, ds.n); // n × 30 pixels
- * ```
- */
-export async function loadKeypointModel(dir: string): Promise<KeypointModel> {
-  const folder = await resolveModelDir(dir);
-  const metadata = await readMetadata(folder);
-  const model = await artifactsToModel(await readArtifacts(folder));
-  return { ...modelPredictor(model, metadata.model), model, metadata };
-}
-
-/**
- * Copies a model folder to `outDir` (atomically), optionally with float16 weights (half the size; see
- * `toFloat16Artifacts`). `metadata.json` gains an `export` entry saying where it came from and how it was
- * stored; `history.json` is copied when present. Re-evaluate the exported model: float16 rounding can move
- * predictions by a small fraction of a pixel.
- *
- * @example
- * ```ts
- * await exportKeypointModel("outputs/models/lenet", "outputs/models/default", { float16: true });
- * ```
- */
-export async function exportKeypointModel(
-  srcDir: string,
-  outDir: string,
-  opts: { float16?: boolean } = {},
-): Promise<ModelMetadata> {
-  const folder = await resolveModelDir(srcDir);
-  const metadata = await readMetadata(folder);
-  const artifacts = await readArtifacts(folder);
-  const stored = opts.float16 ? toFloat16Artifacts(artifacts) : artifacts;
-  const exported: ModelMetadata = {
-    ...metadata,
-    export: { from: srcDir, weights: opts.float16 ? "float16" : "float32", at: new Date().toISOString() },
-  };
-  let history: string | undefined;
-  try {
-    history = await Deno.readTextFile(join(folder, "history.json"));
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  await replaceDir(outDir, async (tmp) => {
-    await writeModelFolder(tmp, stored, exported);
-    if (history !== undefined) await Deno.writeTextFile(join(tmp, "history.json"), history);
-  });
-  return exported;
 }

@@ -13,5 +13,6 @@
 export * from "./registry.ts";
 export * from "./normalise.ts";
 export * from "./keypoint_model.ts";
-export { modelToArtifacts, replaceDir, resolveModelDir } from "./io.ts";
+export * from "./folder_io.ts";
+export { modelToArtifacts, replaceDir, resolveModelDir } from "./artifacts_io.ts";
 export type { KeypointPredictor } from "./types.ts";

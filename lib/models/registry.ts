@@ -4,7 +4,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../core/errors.ts";
 import { createLenet, LENET_PARAMS } from "./lenet.ts";
 import { createResnet50, createThesisResnet, RESNET50_PARAMS, THESIS_RESNET_PARAMS } from "./resnet.ts";
 

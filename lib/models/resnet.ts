@@ -27,7 +27,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { IMAGE_SIZE, NUM_COORDS } from "../constants.ts";
+import { IMAGE_SIZE, NUM_COORDS } from "../core/constants.ts";
 import { SeededInit } from "./init.ts";
 
 /** Parameter count of {@link createThesisResnet} (a test checks it). */

@@ -12,10 +12,10 @@
  * @module
  */
 import type { KeypointDataset } from "../data/types.ts";
-import { UsageError } from "../errors.ts";
-import { evaluate, type Metrics } from "../evaluate.ts";
+import { UsageError } from "../core/errors.ts";
+import { evaluate, type Metrics } from "../evaluate/metrics.ts";
 import type { KeypointModel } from "../models/keypoint_model.ts";
-import { keypointErrors } from "../plot.ts";
+import { keypointErrors } from "../viz/figures.ts";
 
 /**
  * Indices of the `k` faces with the smallest mean keypoint error (best first) and the `k` with the

@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { DataError } from "../errors.ts";
+import { DataError } from "../core/errors.ts";
 
 /** One notebook cell as text. */
 export interface SourceCell {

@@ -11,12 +11,12 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { writeAnnotatedPng } from "../annotate.ts";
-import type { FaceDetector } from "../detect.ts";
-import { UsageError } from "../errors.ts";
-import { readGray, readRgb } from "../image_io.ts";
+import { writeAnnotatedPng } from "../viz/png_io.ts";
+import type { FaceDetector } from "../face/detect.ts";
+import { UsageError } from "../core/errors.ts";
+import { readGray, readRgb } from "../core/image_io.ts";
 import type { KeypointPredictor } from "../models/types.ts";
-import { annotationsFor, predictFaces } from "../predict.ts";
+import { annotationsFor, predictFaces } from "../face/predict_io.ts";
 
 /** Image files a portrait folder may hold. */
 const PHOTO = /\.(png|jpe?g|webp|tiff?)$/i;

@@ -12,18 +12,18 @@
  *
  * @module
  */
-import { readCheckpointState } from "../checkpoint.ts";
+import { readCheckpointState } from "../train/checkpoint_io.ts";
 import { subset } from "../data/dataset.ts";
 import type { KeypointDataset } from "../data/types.ts";
-import type { FaceDetector } from "../detect.ts";
-import { type EndToEndImage, evaluateEndToEnd } from "../end_to_end.ts";
-import { DataError, UsageError } from "../errors.ts";
-import { comparisonTable } from "../evaluate.ts";
+import type { FaceDetector } from "../face/detect.ts";
+import { type EndToEndImage, evaluateEndToEnd } from "../evaluate/end_to_end_io.ts";
+import { DataError, UsageError } from "../core/errors.ts";
+import { comparisonTable } from "../evaluate/metrics.ts";
 import { type ModelMetadata, modelPredictor } from "../models/keypoint_model.ts";
 import type { KeypointPredictor } from "../models/types.ts";
-import { keypointErrors } from "../plot.ts";
-import type { TrainProgress } from "../progress.ts";
-import { prepareData, train, type TrainConfig, type TrainResult } from "../train.ts";
+import { keypointErrors } from "../viz/figures.ts";
+import type { TrainProgress } from "../train/progress_io.ts";
+import { prepareData, train, type TrainConfig, type TrainResult } from "../train/train_io.ts";
 import { type EndToEndRun, type EpochCost, epochCost } from "./analysis.ts";
 
 /**

@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DataError } from "../errors.ts";
+import { DataError } from "../core/errors.ts";
 import { buildNotebook, cellText, type Notebook } from "./ipynb.ts";
 import { parsePercent, type SourceCell, toPercent } from "./percent.ts";
 

@@ -13,9 +13,9 @@
  */
 import { createModel, MODEL_PARAMS } from "../models/registry.ts";
 import type { NotebookSession } from "../notebook.ts";
-import type { Displayable } from "../plot.ts";
-import { notebookProgress } from "../progress.ts";
-import type { TrainResult } from "../train.ts";
+import type { Displayable } from "../viz/jupyter.ts";
+import { notebookProgress } from "../train/progress_io.ts";
+import type { TrainResult } from "../train/train_io.ts";
 import { saveArchitectureDiagram } from "../viz/thesis_figures_io.ts";
 import { trainInRunFolder } from "./runs_io.ts";
 

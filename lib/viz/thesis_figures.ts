@@ -13,15 +13,14 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import type { Augmenter } from "../augment.ts";
-import { IMAGE_SIZE, NUM_COORDS } from "../constants.ts";
-import { PIXELS } from "../data/dataset.ts";
+import type { Augmenter } from "../augment/augment.ts";
+import { IMAGE_SIZE, NUM_COORDS, PIXELS } from "../core/constants.ts";
 import type { KeypointDataset } from "../data/types.ts";
-import type { FaceToDraw } from "../draw.ts";
-import { UsageError } from "../errors.ts";
-import { flipImages, flipKeypoints } from "../evaluate.ts";
-import { type Figure, historyColumns, type HistoryLike, learningCurves } from "../plot.ts";
-import { Rng } from "../rng.ts";
+import type { FaceToDraw } from "./draw.ts";
+import { UsageError } from "../core/errors.ts";
+import { flipImages, flipKeypoints } from "../core/flip.ts";
+import { type Figure, historyColumns, type HistoryLike, learningCurves } from "./figures.ts";
+import { Rng } from "../core/rng.ts";
 
 /**
  * The thesis's misalignment figure as three panels: the face, its horizontal flip with the keypoints only

@@ -11,7 +11,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
-import { writeFileAtomic } from "../atomic.ts";
+import { writeFileAtomic } from "../core/atomic_io.ts";
 import { architectureSvg, layerRows } from "./thesis_figures.ts";
 
 /** Writes {@link architectureSvg} of a model as PNG (atomically) and the SVG beside it; returns the PNG path. */

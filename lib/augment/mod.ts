@@ -1,0 +1,7 @@
+/**
+ * Keypoint-aware augmentation: transforms with a probability each, composed into one seeded, replayable
+ * {@link Augmenter}.
+ *
+ * @module
+ */
+export * from "./augment.ts";

@@ -1,0 +1,232 @@
+/**
+ * End-to-end evaluation on photos with ground-truth landmarks: detect the face, predict its keypoints,
+ * and compare them with the truth in the original image's pixels, as a user of `deno task predict` sees
+ * them (detector misses and crop framing included).
+ *
+ * Per image: the ground-truth face is the bounding box of its 68 landmarks; the detection matched to it is
+ * the one containing the landmark box's centre with the largest overlap (IoU). NME is the mean distance
+ * between the 15 predicted keypoints and the 15 computed from the 68 landmarks, divided by the distance
+ * between the outer eye corners (68-point indices 36 and 45). `nme` averages over detected faces;
+ * `failure_rate_10` is the share of all images with NME > 0.10 or no matched detection.
+ *
+ * @example
+ * ```ts
+ * const ds = await readLandmarks68Folder("../shared/data/ytf68", "test");
+ * const report = await evaluateEndToEnd(await createFaceDetector(), await loadKeypointModel(dir), ds);
+ * // { n: 694, detected: …, nme: …, failure_rate_10: …, ms_per_image: … }
+ * ```
+ *
+ * @module
+ */
+
+import { IBUG68_OUTER_EYE_CORNERS, KEYPOINT_NAMES, NUM_LANDMARKS_68 } from "../core/constants.ts";
+import { landmarks68ToKaggle15 } from "../data/landmarks68_io.ts";
+import { pointBounds } from "../data/crop.ts";
+import type { CropSource, KeypointDataset } from "../data/types.ts";
+import { type FaceDetector, type FaceDetectorOptions } from "../face/detect.ts";
+import { type Box, iou } from "../core/box.ts";
+import { createFaceDetector } from "../face/detect_io.ts";
+import { UsageError } from "../core/errors.ts";
+import { readGray } from "../core/image_io.ts";
+import type { KeypointPredictor } from "../models/types.ts";
+import { loadKeypointModel } from "../models/mod.ts";
+import { loadDataset } from "../data/spec_io.ts";
+import { predictFaces, type PredictOptions } from "../face/predict_io.ts";
+import { progressBar } from "../train/progress_io.ts";
+
+/** The summary `deno task evaluate --end-to-end --json` prints. */
+export interface EndToEndReport {
+  /** Images evaluated. */
+  n: number;
+  /** Images where a detection matched the ground-truth face. */
+  detected: number;
+  /** Mean NME over the detected faces (NaN when none was detected). */
+  nme: number;
+  /** Share of images with NME > 0.10 or no detection. */
+  failure_rate_10: number;
+  /** Wall time per image: decode, detect, crop, predict. */
+  ms_per_image: number;
+}
+
+/** Per-image outcome, for plots and error analysis. */
+export interface EndToEndImage {
+  file: string;
+  /** The matched detection, or null when the face was missed. */
+  box: [number, number, number, number] | null;
+  /** NME of this face (NaN when missed). */
+  nme: number;
+}
+
+/** Options of {@link evaluateEndToEnd}. */
+export interface EndToEndOptions extends PredictOptions {
+  /** Called after each image with the number done and the total. */
+  onProgress?: (done: number, total: number) => void;
+  /** Receives the per-image outcomes when given. */
+  perImage?: EndToEndImage[];
+}
+
+/**
+ * Detects, predicts and scores every face of `ds` whose `sources` carry the file and its 68 landmarks
+ * (as `readLandmarks68Folder` and `readPtsFolder` return them). The 96×96 crops in `ds` are not used.
+ *
+ * @throws {UsageError} when the dataset has no sources or a source lacks its 68 landmarks.
+ * @throws {DataError} when an image is missing or does not decode.
+ */
+export async function evaluateEndToEnd(
+  detector: FaceDetector,
+  predictor: KeypointPredictor,
+  ds: Pick<KeypointDataset, "name" | "n" | "sources">,
+  opts: EndToEndOptions = {},
+): Promise<EndToEndReport> {
+  const sources = checkSources(ds);
+  let detected = 0, failures = 0, nmeSum = 0;
+  const start = performance.now();
+  for (let i = 0; i < sources.length; i++) {
+    const { file, landmarks68 } = sources[i];
+    const gray = await readGray(file);
+    const match = matchDetection(detector.detect(gray), landmarks68!);
+    let nme = NaN;
+    if (match) {
+      const [face] = await predictFaces(gray, [match], predictor, opts);
+      nme = faceNme(face.keypoints, landmarks68!);
+      detected++;
+      nmeSum += nme;
+    }
+    if (!(nme <= 0.10)) failures++; // a miss (NaN) is a failure too
+    opts.perImage?.push({ file, box: match ? [match.x, match.y, match.width, match.height] : null, nme });
+    opts.onProgress?.(i + 1, sources.length);
+  }
+  const n = sources.length;
+  return {
+    n,
+    detected,
+    nme: detected > 0 ? nmeSum / detected : NaN,
+    failure_rate_10: n > 0 ? failures / n : NaN,
+    ms_per_image: n > 0 ? (performance.now() - start) / n : NaN,
+  };
+}
+
+/**
+ * The detection that belongs to the face with these 68 landmarks: among boxes containing the centre of the
+ * landmarks' bounding box, the one with the largest IoU with it; null if no box contains the centre.
+ */
+export function matchDetection(boxes: readonly Box[], landmarks68: ArrayLike<number>): Box | null {
+  const truth = landmarkBox(landmarks68);
+  const cx = truth.x + truth.width / 2, cy = truth.y + truth.height / 2;
+  let best: Box | null = null, bestIou = -1;
+  for (const b of boxes) {
+    // Pixel centres are integers, so a box at x with width w spans x − 0.5 … x + w − 0.5.
+    const inside = cx >= b.x - 0.5 && cx <= b.x + b.width - 0.5 && cy >= b.y - 0.5 &&
+      cy <= b.y + b.height - 0.5;
+    if (!inside) continue;
+    const score = iou({ ...b, x: b.x - 0.5, y: b.y - 0.5 }, truth);
+    if (score > bestIou) best = b, bestIou = score;
+  }
+  return best;
+}
+
+/**
+ * NME of one face: mean distance between predicted keypoints (by name, original pixels) and the 15 computed
+ * from `landmarks68`, divided by the distance between landmarks 36 and 45. Missing truth points are skipped.
+ */
+export function faceNme(
+  keypoints: Readonly<Record<string, readonly [number, number]>>,
+  landmarks68: ArrayLike<number>,
+): number {
+  const truth = landmarks68ToKaggle15(landmarks68);
+  const [a, b] = IBUG68_OUTER_EYE_CORNERS;
+  const norm = Math.hypot(
+    landmarks68[2 * a] - landmarks68[2 * b],
+    landmarks68[2 * a + 1] - landmarks68[2 * b + 1],
+  );
+  let sum = 0, count = 0;
+  KEYPOINT_NAMES.forEach((name, k) => {
+    const tx = truth[2 * k], ty = truth[2 * k + 1];
+    if (!Number.isFinite(tx) || !Number.isFinite(ty)) return;
+    const [px, py] = keypoints[name];
+    sum += Math.hypot(px - tx, py - ty);
+    count++;
+  });
+  return count > 0 && norm > 0 ? sum / count / norm : NaN;
+}
+
+function checkSources(ds: Pick<KeypointDataset, "name" | "n" | "sources">): CropSource[] {
+  if (!ds.sources || ds.sources.length !== ds.n) {
+    throw new UsageError(
+      `end-to-end evaluation needs the original images and their 68 landmarks; dataset "${ds.name}" has none ` +
+        "(use a 68-landmark folder or a 300-W folder)",
+    );
+  }
+  ds.sources.forEach((s, i) => {
+    if (!s.landmarks68 || s.landmarks68.length !== 2 * NUM_LANDMARKS_68) {
+      throw new UsageError(`dataset "${ds.name}", face ${i} (${s.file}): no 68 ground-truth landmarks`);
+    }
+  });
+  return ds.sources;
+}
+
+/** Bounding box of the finite landmarks, in continuous coordinates. */
+function landmarkBox(points: ArrayLike<number>): Box {
+  const { minX, minY, maxX, maxY } = pointBounds(points);
+  return { x: minX, y: minY, width: maxX - minX, height: maxY - minY };
+}
+
+/** What {@link runEndToEnd} needs: the model, the dataset spec, and optional detector / crop settings. */
+export interface EndToEndCommandOptions {
+  model: string;
+  data: string;
+  limit?: number;
+  margin?: number;
+  detector?: FaceDetectorOptions;
+  /** Progress on stderr (default: when stderr is a terminal). */
+  progress?: boolean;
+}
+
+/**
+ * Loads the model and dataset, evaluates end to end, and frees the model. The tfjs backend must already be
+ * started (`initBackend`).
+ */
+export async function runEndToEnd(opts: EndToEndCommandOptions): Promise<EndToEndReport & { data: string }> {
+  const predictor = await loadKeypointModel(opts.model);
+  const ds = await loadDataset(opts.data, { limit: opts.limit });
+  const detector = await createFaceDetector(opts.detector);
+  const bar = progressBar(ds.name, "images", { tty: opts.progress ?? Deno.stderr.isTerminal() });
+  try {
+    const report = await evaluateEndToEnd(detector, predictor, ds, {
+      margin: opts.margin,
+      onProgress: (done, total) => bar.update(done, total),
+    });
+    return { data: ds.name, ...report };
+  } finally {
+    bar.finish();
+    detector.close();
+    predictor.model.dispose();
+  }
+}
+
+/** The report as one JSON line (NaN as null). */
+export function endToEndJson(report: EndToEndReport): string {
+  const { n, detected, nme, failure_rate_10, ms_per_image } = report;
+  const num = (v: number) => Number.isFinite(v) ? v : null;
+  return JSON.stringify({
+    n,
+    detected,
+    nme: num(nme),
+    failure_rate_10: num(failure_rate_10),
+    ms_per_image: num(ms_per_image),
+  });
+}
+
+/** The report as a markdown table. */
+export function endToEndTable(report: EndToEndReport & { data?: string }): string {
+  const pct = (v: number) => Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : "n/a";
+  const rows = [
+    ["images", String(report.n)],
+    ["detected", `${report.detected} (${pct(report.detected / report.n)})`],
+    ["NME (outer eye corners)", Number.isFinite(report.nme) ? report.nme.toFixed(4) : "n/a"],
+    ["failure rate (NME > 0.10 or missed)", pct(report.failure_rate_10)],
+    ["time per image", `${report.ms_per_image.toFixed(1)} ms`],
+  ];
+  const head = report.data ? `${report.data}, end to end\n\n` : "";
+  return head + "| metric | value |\n|---|---|\n" + rows.map(([k, v]) => `| ${k} | ${v} |`).join("\n");
+}

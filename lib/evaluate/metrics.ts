@@ -1,0 +1,141 @@
+/**
+ * The metrics the field reports for facial keypoints, computed in pixels of the 96×96 face:
+ * RMSE over present coordinates (Kaggle's metric), per-keypoint RMSE, NME (mean point error divided by
+ * the distance between the outer eye corners) and PCK at 0.05 and 0.1 of that distance; plus horizontal
+ * flip test-time augmentation and a markdown comparison table.
+ *
+ * @module
+ */
+import { KEYPOINT_NAMES, NUM_COORDS, NUM_KEYPOINTS, OUTER_EYE_CORNERS } from "../core/constants.ts";
+import { flipImages, flipKeypoints } from "../core/flip.ts";
+import type { KeypointPredictor } from "../models/types.ts";
+
+/** Metrics of one set of predictions. NaN (JSON `null`) where nothing could be measured. */
+export interface Metrics {
+  /** Number of faces. */
+  n: number;
+  /** Root mean squared error over all present coordinates, in pixels (the Kaggle metric). */
+  rmse_px: number;
+  /** Mean over faces of (mean point error / outer-eye-corner distance); faces lacking a corner are skipped. */
+  nme: number;
+  /** Fraction of present points within 0.05 × the outer-eye-corner distance (same faces as NME). */
+  pck_05: number;
+  /** Fraction of present points within 0.1 × the outer-eye-corner distance. */
+  pck_10: number;
+  /** RMSE over the present x and y coordinates of each keypoint, in pixels. */
+  per_keypoint_rmse_px: Record<string, number>;
+}
+
+/**
+ * Compares predictions with ground truth, both `n × 30` pixel coordinates in Kaggle column order; NaN in
+ * `truth` marks a missing coordinate, which is left out of every metric. A NaN prediction where the truth
+ * is present is an error (never a silently smaller mean).
+ *
+ * @example
+ * ```ts
+ * const m = evaluate(await predictor.predict(ds.images, ds.n), ds.keypoints);
+ * console.log(m.rmse_px.toFixed(2), m.nme);
+ * ```
+ */
+export function evaluate(pred: Float32Array, truth: Float32Array): Metrics {
+  if (truth.length % NUM_COORDS !== 0 || pred.length !== truth.length) {
+    throw new RangeError(
+      `evaluate: expected n × ${NUM_COORDS} predictions and truths of equal length, got ${pred.length} and ${truth.length}`,
+    );
+  }
+  const n = truth.length / NUM_COORDS;
+  const sq = new Float64Array(NUM_KEYPOINTS);
+  const count = new Float64Array(NUM_KEYPOINTS);
+  let nmeSum = 0, nmeFaces = 0, points = 0, within05 = 0, within10 = 0;
+  for (let f = 0; f < n; f++) {
+    const o = f * NUM_COORDS;
+    for (let c = 0; c < NUM_COORDS; c++) {
+      const t = truth[o + c];
+      if (Number.isNaN(t)) continue;
+      const p = pred[o + c];
+      if (!Number.isFinite(p)) {
+        throw new RangeError(
+          `evaluate: prediction ${p} for face ${f}, coordinate ${c} where the truth is ${t}`,
+        );
+      }
+      sq[c >> 1] += (p - t) ** 2;
+      count[c >> 1]++;
+    }
+    const [r, l] = OUTER_EYE_CORNERS;
+    const d = Math.hypot(truth[o + 2 * l] - truth[o + 2 * r], truth[o + 2 * l + 1] - truth[o + 2 * r + 1]);
+    if (!(d > 0)) continue; // NaN (a corner missing) or coincident corners: no normaliser
+    let errSum = 0, k = 0;
+    for (let j = 0; j < NUM_KEYPOINTS; j++) {
+      const tx = truth[o + 2 * j], ty = truth[o + 2 * j + 1];
+      if (Number.isNaN(tx) || Number.isNaN(ty)) continue;
+      const e = Math.hypot(pred[o + 2 * j] - tx, pred[o + 2 * j + 1] - ty);
+      errSum += e;
+      k++;
+      if (e <= 0.05 * d) within05++;
+      if (e <= 0.1 * d) within10++;
+    }
+    nmeSum += errSum / k / d;
+    nmeFaces++;
+    points += k;
+  }
+  const totalSq = sq.reduce((a, b) => a + b, 0), total = count.reduce((a, b) => a + b, 0);
+  return {
+    n,
+    rmse_px: total ? Math.sqrt(totalSq / total) : NaN,
+    nme: nmeFaces ? nmeSum / nmeFaces : NaN,
+    pck_05: points ? within05 / points : NaN,
+    pck_10: points ? within10 / points : NaN,
+    per_keypoint_rmse_px: Object.fromEntries(
+      KEYPOINT_NAMES.map((name, j) => [name, count[j] ? Math.sqrt(sq[j] / count[j]) : NaN]),
+    ),
+  };
+}
+
+/**
+ * Horizontal-flip test-time augmentation: predicts the faces and their mirror images, maps the mirrored
+ * predictions back, and averages the two.
+ */
+export async function predictWithFlipTta(
+  predictor: KeypointPredictor,
+  images: Float32Array,
+  n: number,
+): Promise<Float32Array> {
+  const plain = await predictor.predict(images, n);
+  const mirrored = flipKeypoints(await predictor.predict(flipImages(images, n), n), n);
+  return plain.map((v, i) => (v + mirrored[i]) / 2);
+}
+
+const fmt = (v: number, digits: number) => Number.isFinite(v) ? v.toFixed(digits) : "–";
+
+/**
+ * A markdown table comparing several models' metrics, one row each.
+ *
+ * @example
+ * ```ts
+ * console.log(comparisonTable([{ name: "lenet", metrics: m1 }, { name: "thesis-resnet", metrics: m2 }]));
+ * ```
+ */
+export function comparisonTable(results: { name: string; metrics: Metrics }[]): string {
+  const lines = [
+    "| model | faces | RMSE (px) | NME | PCK@0.05 | PCK@0.1 |",
+    "|---|---:|---:|---:|---:|---:|",
+    ...results.map(({ name, metrics: m }) =>
+      `| ${name} | ${m.n} | ${fmt(m.rmse_px, 3)} | ${fmt(m.nme, 4)} | ${fmt(m.pck_05, 3)} | ${
+        fmt(m.pck_10, 3)
+      } |`
+    ),
+  ];
+  return lines.join("\n");
+}
+
+/** A markdown table of per-keypoint RMSE (px), one column per model. */
+export function perKeypointTable(results: { name: string; metrics: Metrics }[]): string {
+  const lines = [
+    `| keypoint | ${results.map((r) => r.name).join(" | ")} |`,
+    `|---|${results.map(() => "---:").join("|")}|`,
+    ...KEYPOINT_NAMES.map((k) =>
+      `| ${k} | ${results.map((r) => fmt(r.metrics.per_keypoint_rmse_px[k], 3)).join(" | ")} |`
+    ),
+  ];
+  return lines.join("\n");
+}

@@ -1,0 +1,13 @@
+/**
+ * Faces in photos: Haar detection (`detect.ts`), crop → model → keypoints in photo pixels
+ * (`predict_io.ts`), following faces between frames (`track.ts`) and smoothing them over time
+ * (`smoothing.ts`).
+ *
+ * @module
+ */
+export * from "./types.ts";
+export * from "./detect.ts";
+export * from "./detect_io.ts";
+export * from "./predict_io.ts";
+export * from "./track.ts";
+export * from "./smoothing.ts";

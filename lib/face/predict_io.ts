@@ -1,0 +1,135 @@
+/**
+ * Keypoints on photographs: find each face, cut a square around it framed like the training crops, resize
+ * it to 96×96, predict the 15 keypoints and map them back into the photo's pixels.
+ *
+ * Framing: the training crops (`readLandmarks68Folder`, `squareBoxAround`) are squares centred on the 68
+ * landmarks' bounding box with side `extent · (1 + 2 · margin)`, `extent` the box's larger side. A Haar box
+ * is not a landmark box, so {@link cropBoxForDetection} first estimates the landmark box from it, with
+ * ratios measured on all 3129 training frames of `../shared/data/ytf68` (3077 detected; median, quartiles
+ * in brackets): landmark extent = 0.877 [0.830, 0.934] × Haar width, landmark centre 0.165 [0.143, 0.188] ×
+ * width below the Haar box's centre and 0.009 [−0.056, 0.080] × width to the right (taken as 0). Then the
+ * same `margin` as in training is added, so with the default 0.25 the crop side is 1.32 × the Haar width.
+ *
+ * @example
+ * ```ts
+ * import { createFaceDetector } from "./detect_io.ts";
+ * import { loadKeypointModel } from "../models/mod.ts";
+ * import { predictImageFile } from "./predict_io.ts";
+ *
+ * const result = await predictImageFile("photo.jpg", await createFaceDetector(), await loadKeypointModel(dir));
+ * result.faces[0].keypoints.nose_tip; // [x, y] in photo pixels
+ * ```
+ *
+ * @module
+ */
+
+import { IMAGE_SIZE, KEYPOINT_NAMES, type KeypointName, NUM_COORDS } from "../core/constants.ts";
+import { cropBoxForDetection, fromCropCoords } from "../data/crop.ts";
+import { cropToFace } from "../data/crop_io.ts";
+import type { FaceDetector } from "./detect.ts";
+import type { Box } from "../core/box.ts";
+import type { RawImage } from "../core/image.ts";
+import type { PredictedFace } from "./types.ts";
+import { UsageError } from "../core/errors.ts";
+import { readGray, readRgb } from "../core/image_io.ts";
+import type { KeypointPredictor } from "../models/types.ts";
+import { type AnnotatedFace, type AnnotateOptions } from "../viz/annotate.ts";
+import { writeAnnotatedPng } from "../viz/png_io.ts";
+
+/** What {@link predictImageFile} returns (and `deno task predict --json` prints, one per line). */
+export interface PredictionResult {
+  /** The path as given. */
+  file: string;
+  /** Photo size in pixels. */
+  width: number;
+  height: number;
+  /** One entry per detected face, largest first; `[]` when none was found. */
+  faces: PredictedFace[];
+}
+
+/** Options of {@link predictImageFile} and {@link predictFaces}. */
+export interface PredictOptions {
+  /** Crop margin, same meaning as `squareBoxAround`'s; default `DEFAULT_CROP_MARGIN` (0.25), as in training. */
+  margin?: number;
+}
+
+/**
+ * Predicts keypoints for faces already found in `gray`: crops each box, runs the predictor once on all of
+ * them, and maps the 96×96 coordinates back to `gray`'s pixels. Faces keep the order of `boxes`.
+ */
+export async function predictFaces(
+  gray: RawImage,
+  boxes: readonly Box[],
+  predictor: KeypointPredictor,
+  opts: PredictOptions = {},
+): Promise<PredictedFace[]> {
+  if (boxes.length === 0) return [];
+  const crops = boxes.map((b) => cropBoxForDetection(b, opts.margin));
+  const pixels = IMAGE_SIZE * IMAGE_SIZE;
+  const images = new Float32Array(boxes.length * pixels);
+  for (let i = 0; i < crops.length; i++) images.set(await cropToFace(gray, crops[i]), i * pixels);
+  const coords = await predictor.predict(images, boxes.length);
+  if (coords.length !== boxes.length * NUM_COORDS) {
+    throw new Error(
+      `predictor "${predictor.name}" returned ${coords.length} numbers for ${boxes.length} faces ` +
+        `(expected ${boxes.length * NUM_COORDS})`,
+    );
+  }
+  return boxes.map((b, i) => {
+    const keypoints = {} as Record<KeypointName, [number, number]>;
+    KEYPOINT_NAMES.forEach((name, k) => {
+      const o = i * NUM_COORDS + 2 * k;
+      keypoints[name] = fromCropCoords(coords[o], coords[o + 1], crops[i]);
+    });
+    return { box: [b.x, b.y, b.width, b.height], keypoints };
+  });
+}
+
+/**
+ * Reads a photo (any format and channel count sharp decodes), finds its faces and predicts their keypoints
+ * in the photo's pixels.
+ *
+ * @throws {DataError} naming the file when it is missing or does not decode as an image.
+ */
+export async function predictImageFile(
+  path: string,
+  detector: FaceDetector,
+  predictor: KeypointPredictor,
+  opts: PredictOptions = {},
+): Promise<PredictionResult> {
+  const gray = await readGray(path);
+  const faces = await predictFaces(gray, detector.detect(gray), predictor, opts);
+  return { file: path, width: gray.width, height: gray.height, faces };
+}
+
+/** The faces of a result as {@link AnnotatedFace}s (labelled "face 1", "face 2", … when there are several). */
+export function annotationsFor(result: PredictionResult): AnnotatedFace[] {
+  return result.faces.map((f, i) => ({
+    box: f.box,
+    keypoints: f.keypoints,
+    label: result.faces.length > 1 ? `face ${i + 1}` : undefined,
+  }));
+}
+
+/**
+ * Draws a result (boxes, keypoints, optionally their names) on its photo, in colour, and writes a PNG
+ * atomically to `outPath`.
+ *
+ * @example
+ * ```ts
+ * await annotateResult(result, "outputs/predictions/astronaut.png", { labels: true });
+ * ```
+ */
+export async function annotateResult(
+  result: PredictionResult,
+  outPath: string,
+  opts: AnnotateOptions = {},
+): Promise<void> {
+  const rgb = await readRgb(result.file);
+  if (rgb.width !== result.width || rgb.height !== result.height) {
+    throw new UsageError(
+      `${result.file} is ${rgb.width}×${rgb.height} but the result is for ${result.width}×${result.height}`,
+    );
+  }
+  await writeAnnotatedPng(outPath, rgb, annotationsFor(result), opts);
+}
