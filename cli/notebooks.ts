@@ -1,6 +1,9 @@
 /**
- * `deno task notebooks [--quick] [NAMES...]`: executes the thesis notebooks in `notebooks/` in order,
- * headless, with Jupyter's nbclient and the Deno kernel, and saves them with their outputs in place.
+ * `deno task notebooks [--quick|--full] [--write-back] [NAMES...]`: builds the thesis notebooks from their
+ * sources (`notebooks/*.ts`, jupytext percent format) and executes them in order, headless, with Jupyter's
+ * nbclient and the Deno kernel. The executed copies go to `outputs/notebooks/`; only `--write-back` saves
+ * them (with slim outputs) over the committed `notebooks/*.ipynb`, and it refuses to overwrite a notebook
+ * that was edited in Jupyter (`--import` turns such an edit back into its source).
  *
  * This file finds Python and Jupyter, registers the Deno kernel if it is missing, picks the notebooks and
  * sets the environment (`FKD_QUICK=1` for `--quick`; `FKD_DATA` passes through); the execution itself is
@@ -8,38 +11,71 @@
  *
  * @example
  * ```sh
- * deno task notebooks --quick                 # all five, small subset, 1–2 epochs
- * deno task notebooks 01 02                   # by number prefix
- * FKD_DATA=../shared/data/ytf68 deno task notebooks
+ * deno task notebooks --quick                 # all five, small subset, 1–2 epochs → outputs/notebooks/
+ * deno task notebooks --quick 01 02           # by number prefix
+ * FKD_DATA=../shared/data/ytf68 deno task notebooks --full --write-back   # the committed run
  * ```
  *
  * @module
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeFileAtomic } from "../lib/core/atomic_io.ts";
 import { UsageError } from "../lib/core/errors.ts";
+import { fileExists } from "../lib/notebook.ts";
+import {
+  editedByHand,
+  largestOutput,
+  type Notebook,
+  notebookJson,
+  slimOutputs,
+} from "../lib/notebooks/ipynb.ts";
+import {
+  buildFromSource,
+  listSources,
+  notebookFileOf,
+  NOTEBOOKS_DIR,
+  readNotebook,
+  sourceFromNotebook,
+  sourceHeader,
+} from "../lib/notebooks/sources_io.ts";
 
 /** Parsed command line of the notebooks task. */
 export interface NotebookArgs {
-  /** Small subset and 1–2 epochs (sets `FKD_QUICK=1` for the kernel). */
+  /** Small subset and 1–2 epochs (sets `FKD_QUICK=1` for the kernel); `--full` is the explicit opposite. */
   quick: boolean;
+  /** Save the executed notebooks over `notebooks/*.ipynb` (else only `outputs/notebooks/`). */
+  writeBack: boolean;
+  /** With `writeBack`: overwrite a notebook even where it was edited in Jupyter. */
+  force: boolean;
+  /** Turn the named notebooks' cells (edited in Jupyter) back into their `.ts` sources; runs nothing. */
+  importEdits: boolean;
   /** Notebook names or prefixes as given (empty: all). */
   names: string[];
   /** Seconds of quiet to wait for late output messages after each cell. */
   grace: number;
-  /** Seconds a single cell may run before the run fails. */
-  timeout: number;
+  /** Seconds a cell may run before the run fails (0: no limit); null: the mode's default ({@link cellTimeout}). */
+  timeout: number | null;
   /** Print usage and exit. */
   help: boolean;
 }
 
 /** The usage text printed by `--help` and with a usage error. */
-export const USAGE = `usage: deno task notebooks [--quick] [--grace SECONDS] [--timeout SECONDS] [NAMES...]
+export const USAGE = `usage: deno task notebooks [--quick|--full] [--write-back [--force]] [--grace SECONDS]
+                           [--timeout SECONDS] [NAMES...]
+       deno task notebooks --import NAMES...
 
-Executes notebooks/*.ipynb in order with the Deno kernel and saves them with their outputs.
+Builds notebooks/*.ipynb from their sources notebooks/*.ts and executes them in order with the Deno
+kernel; the executed copies go to outputs/notebooks/.
   --quick            small subset and 1-2 epochs (FKD_QUICK=1)
+  --full             all faces, every model trained until validation stops improving (the default);
+                     training continues the run folders in outputs/models/notebooks/ (resumable)
+  --write-back       also save the executed notebooks (slim outputs) over notebooks/*.ipynb
+  --force            with --write-back: overwrite a notebook edited in Jupyter (the edit is lost)
+  --import           write the cells of notebooks/NAME.ipynb (edited in Jupyter) into notebooks/NAME.ts
   --grace SECONDS    wait this long for late output after each cell (default 0.5)
-  --timeout SECONDS  fail a cell that runs longer (default 1800)
+  --timeout SECONDS  fail a cell that runs longer (default: 1800 in quick mode, none in full mode, whose
+                     training cells run for hours; 0 for none)
   NAMES              notebooks by file name, stem or prefix: 01, 03_train_lenet, explore_data
 Environment: FKD_DATA=<dataset spec> picks the dataset (default: data/training.csv if present, else
 synthetic); FKD_PYTHON=<python with nbclient> (default /usr/bin/python3).`;
@@ -68,34 +104,57 @@ function positiveNumber(flag: string, text: string | undefined): number {
 
 /** Parses the task's arguments; throws {@link UsageError} on an unknown flag or a bad value. */
 export function parseNotebookArgs(argv: readonly string[]): NotebookArgs {
-  const args: NotebookArgs = { quick: false, names: [], grace: 0.5, timeout: 1800, help: false };
+  const args: NotebookArgs = {
+    quick: false,
+    writeBack: false,
+    force: false,
+    importEdits: false,
+    names: [],
+    grace: 0.5,
+    timeout: null,
+    help: false,
+  };
+  let full = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [flag, inline] = arg.startsWith("--") && arg.includes("=")
       ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
       : [arg, undefined];
     if (flag === "--quick") args.quick = true;
+    else if (flag === "--full") full = true;
+    else if (flag === "--write-back") args.writeBack = true;
+    else if (flag === "--force") args.force = true;
+    else if (flag === "--import") args.importEdits = true;
     else if (flag === "--help" || flag === "-h") args.help = true;
     else if (flag === "--grace") args.grace = positiveNumber(flag, inline ?? argv[++i]);
     else if (flag === "--timeout") args.timeout = positiveNumber(flag, inline ?? argv[++i]);
     else if (flag.startsWith("-")) throw new UsageError(`unknown option ${arg}\n\n${USAGE}`);
     else args.names.push(arg);
   }
+  if (args.quick && full) throw new UsageError("--quick and --full exclude each other");
+  if (args.force && !args.writeBack) throw new UsageError("--force only applies to --write-back");
+  if (args.importEdits && (args.writeBack || args.quick || full)) {
+    throw new UsageError("--import runs nothing: use it without --quick, --full or --write-back");
+  }
+  if (args.importEdits && args.names.length === 0) {
+    throw new UsageError("--import needs the notebooks to import, e.g. --import 03");
+  }
   return args;
 }
 
 /**
- * Picks notebooks from the available file names (sorted: the run order) by name, stem or prefix; all of
- * them when `names` is empty. Throws {@link UsageError} naming the available notebooks where a name
- * matches none or several.
+ * Picks notebook sources (`NN_name.ts`) from the available file names (sorted: the run order) by name,
+ * stem or prefix (`03`, `03_train_lenet`, `train_lenet`, `notebooks/03_train_lenet.ipynb`); all of them
+ * when `names` is empty. Throws {@link UsageError} naming the available notebooks where a name matches
+ * none or several.
  */
 export function resolveNotebooks(names: readonly string[], available: readonly string[]): string[] {
-  const sorted = [...available].filter((f) => f.endsWith(".ipynb")).sort();
+  const sorted = [...available].filter((f) => /^\d+_.*\.ts$/.test(f)).sort();
   if (names.length === 0) return sorted;
   const picked = new Set<string>();
   for (const raw of names) {
-    const name = raw.replace(/^.*\//, "").replace(/\.ipynb$/, "");
-    const exact = sorted.filter((f) => f.replace(/\.ipynb$/, "") === name);
+    const name = raw.replace(/^.*\//, "").replace(/\.(ipynb|ts)$/, "");
+    const exact = sorted.filter((f) => f.replace(/\.ts$/, "") === name);
     const matches = exact.length
       ? exact
       : sorted.filter((f) => f.startsWith(name) || f.replace(/^\d+_/, "").startsWith(name));
@@ -156,28 +215,68 @@ export async function ensureDenoKernel(python: string): Promise<void> {
   }
 }
 
+/**
+ * The committed notebooks that `--write-back` would overwrite although they were edited in Jupyter since
+ * they were built, as one message per notebook (empty: none).
+ */
+export async function handEditedNotebooks(
+  sources: readonly string[],
+  dir = NOTEBOOKS_DIR,
+): Promise<string[]> {
+  const problems: string[] = [];
+  for (const source of sources) {
+    const path = join(dir, notebookFileOf(source));
+    if (!fileExists(path)) continue;
+    const nb = await readNotebook(path);
+    if (!nb.metadata.fkd) {
+      problems.push(
+        `notebooks/${notebookFileOf(source)} was not built from notebooks/${source} (an older generator or ` +
+          "made by hand): pass --force to replace it",
+      );
+    } else if (editedByHand(nb)) {
+      problems.push(
+        `notebooks/${notebookFileOf(source)} was edited in Jupyter since it was built: move the edit into ` +
+          `notebooks/${source} (deno task notebooks --import ${
+            source.slice(0, 2)
+          }), or pass --force to lose it`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** `--import`: writes each named notebook's cells back into its `.ts` source (atomically). */
+export async function importNotebooks(sources: readonly string[], dir = NOTEBOOKS_DIR): Promise<void> {
+  for (const source of sources) {
+    const nb = await readNotebook(join(dir, notebookFileOf(source)));
+    const old = await Deno.readTextFile(join(dir, source)).catch(() => "");
+    await writeFileAtomic(join(dir, source), sourceFromNotebook(nb, sourceHeader(old)));
+    console.log(
+      `notebooks/${notebookFileOf(source)} → notebooks/${source} (run deno fmt and deno check on it)`,
+    );
+  }
+}
+
+function kib(bytes: number): string {
+  return `${(bytes / 1024).toFixed(0)} KiB`;
+}
+
+/** Seconds a cell may run (0: no limit): `--timeout`, else 1800 in quick mode and no limit in full mode. */
+export function cellTimeout(args: Pick<NotebookArgs, "quick" | "timeout">): number {
+  return args.timeout ?? (args.quick ? 1800 : 0);
+}
+
 /** Runs the task; returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   let args: NotebookArgs;
-  try {
-    args = parseNotebookArgs(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(err.message);
-      return 2;
-    }
-    throw err;
-  }
-  if (args.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const root = fileURLToPath(new URL("..", import.meta.url));
-  const dir = join(root, "notebooks");
-  const available = [...Deno.readDirSync(dir)].filter((e) => e.isFile).map((e) => e.name);
   let files: string[];
   try {
-    files = resolveNotebooks(args.names, available);
+    args = parseNotebookArgs(argv);
+    if (args.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    files = resolveNotebooks(args.names, listSources());
   } catch (err) {
     if (err instanceof UsageError) {
       console.error(err.message);
@@ -186,8 +285,19 @@ export async function main(argv: readonly string[]): Promise<number> {
     throw err;
   }
   if (files.length === 0) {
-    console.error(`no notebooks in ${dir}`);
+    console.error(`no notebook sources (NN_name.ts) in ${NOTEBOOKS_DIR}`);
     return 2;
+  }
+  if (args.importEdits) {
+    await importNotebooks(files);
+    return 0;
+  }
+  if (args.writeBack && !args.force) {
+    const edited = await handEditedNotebooks(files);
+    if (edited.length) {
+      console.error(edited.join("\n"));
+      return 2;
+    }
   }
   const python = findPython();
   const missing = await checkJupyter(python);
@@ -197,35 +307,66 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   await ensureDenoKernel(python);
 
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const outDir = join(root, "outputs", "notebooks");
   // Plain-text outputs (no ANSI colours) read well on GitHub; XDG_RUNTIME_DIR quiets a WebGPU warning.
   const env: Record<string, string> = { NO_COLOR: "1" };
   if (!Deno.env.get("XDG_RUNTIME_DIR")) env.XDG_RUNTIME_DIR = "/tmp";
   if (args.quick) env.FKD_QUICK = "1";
   const data = Deno.env.get("FKD_DATA");
+  const mode = args.quick ? "quick" : "full";
   console.log(
-    `Running ${files.length} notebook(s)${args.quick ? " in quick mode" : ""} on ${
+    `Running ${files.length} notebook(s) in ${mode} mode on ${
       data ? `FKD_DATA=${data}` : "the default dataset"
-    }: ${files.join(", ")}`,
+    } into outputs/notebooks/${args.writeBack ? " and back into notebooks/" : ""}: ${files.join(", ")}`,
   );
   const started = performance.now();
-  const run = await new Deno.Command(python, {
-    args: [
-      join(root, "tools", "run_notebooks.py"),
-      "--grace",
-      String(args.grace),
-      "--timeout",
-      String(Math.ceil(args.timeout)),
-      "--failed-dir",
-      join(root, "outputs", "notebooks"),
-      ...files.map((f) => join("notebooks", f)),
-    ],
-    cwd: root,
-    env,
-    stdout: "inherit",
-    stderr: "inherit",
-  }).output();
+  for (const source of files) {
+    const staged = join(outDir, notebookFileOf(source));
+    await writeFileAtomic(staged, notebookJson(await buildFromSource(source)));
+    const run = await new Deno.Command(python, {
+      args: [
+        join(root, "tools", "run_notebooks.py"),
+        "--grace",
+        String(args.grace),
+        "--timeout",
+        // nbclient reads -1 as no limit.
+        String(cellTimeout(args) === 0 ? -1 : Math.ceil(cellTimeout(args))),
+        "--cwd",
+        NOTEBOOKS_DIR,
+        "--failed-dir",
+        join(outDir, "failed"),
+        staged,
+      ],
+      cwd: root,
+      env,
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    if (run.code !== 0) {
+      console.log(
+        `notebooks task: stopped at ${source} after ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
+      return run.code;
+    }
+    const executed: Notebook = await readNotebook(staged);
+    executed.metadata.fkd = { ...executed.metadata.fkd!, mode };
+    await writeFileAtomic(staged, notebookJson(executed));
+    if (args.writeBack) {
+      const slim = slimOutputs(executed);
+      const text = notebookJson(slim);
+      await writeFileAtomic(join(NOTEBOOKS_DIR, notebookFileOf(source)), text);
+      const big = largestOutput(slim);
+      console.log(
+        `  wrote notebooks/${notebookFileOf(source)} (${kib(text.length)}; largest output ${
+          kib(big.bytes)
+        } ` +
+          `in cell ${big.cell})`,
+      );
+    }
+  }
   console.log(`notebooks task: ${((performance.now() - started) / 1000).toFixed(1)} s wall clock`);
-  return run.code;
+  return 0;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -75,9 +75,10 @@ export function chooseDataset(
 ): DatasetChoice {
   const named = env.FKD_DATA?.trim();
   if (named) {
-    const spec = named === "synthetic" || named.startsWith("synthetic:") || isAbsolute(named)
-      ? named
-      : join(root, named);
+    // Each part of a combined name (`a+b`) is a path of its own.
+    const spec = named.split("+").map((part) =>
+      part === "synthetic" || part.startsWith("synthetic:") || isAbsolute(part) ? part : join(root, part)
+    ).join("+");
     return { spec, reason: `named by FKD_DATA=${named}`, shownAs: spec === named ? undefined : named };
   }
   const kaggle = join(root, "data", "training.csv");
@@ -91,7 +92,8 @@ export function chooseDataset(
   };
 }
 
-function fileExists(path: string): boolean {
+/** True where `path` is an existing file. */
+export function fileExists(path: string): boolean {
   try {
     return Deno.statSync(path).isFile;
   } catch {
@@ -139,9 +141,26 @@ export class NotebookSession {
     return this.quick ? quick : full;
   }
 
-  /** Folder where this run's notebooks keep a trained model (separate for quick runs). */
+  /**
+   * The run folder where the notebooks keep a trained model: one per dataset (so that a run is never
+   * continued on other data) and separate for quick runs, e.g. `outputs/models/notebooks/ytf68/lenet`.
+   */
   modelDir(model: string): string {
-    return join(REPO_ROOT, "outputs", "models", this.quick ? "notebooks-quick" : "notebooks", model);
+    return join(
+      REPO_ROOT,
+      "outputs",
+      "models",
+      this.quick ? "notebooks-quick" : "notebooks",
+      this.dataSlug,
+      model,
+    );
+  }
+
+  /** The dataset as a folder name: `synthetic-1000`, `ytf68-training`, `training.csv`, … */
+  get dataSlug(): string {
+    const shown = this.choice.shownAs ?? this.choice.spec;
+    const parts = shown.split("+").map((p) => p.replace(/[\\/]+$/, "").replace(/^.*[\\/]/, ""));
+    return parts.join("+").replace(/[^\w.+-]+/g, "-").replace(/^-+|-+$/g, "") || "data";
   }
 
   /** Paths of the figures written so far. */
@@ -175,8 +194,11 @@ export class NotebookSession {
     }
     const saved = await saveFigure(fig, base, { renderer });
     this.#figures.push(saved.png, saved.html);
-    // The notebook embeds a scale-1 rendering: half the width, a quarter of the bytes.
-    const png = await renderer.png(fig, { scale: 1 });
+    // The notebook embeds a scale-1 rendering in 256 colours (plots have few): a tenth of the bytes.
+    const png = new Uint8Array(
+      await sharp(await renderer.png(fig, { scale: 1 })).png({ palette: true, compressionLevel: 9 })
+        .toBuffer(),
+    );
     return { [JUPYTER_DISPLAY]: () => figureBundle(fig, { png, html: relHtml }) };
   }
 
@@ -185,7 +207,11 @@ export class NotebookSession {
     const path = join(this.figuresDir, `${this.prefix}_${name}.png`);
     await saveFaceGrid(path, faces, opts);
     this.#figures.push(path);
-    return showPng(await Deno.readFile(path), `outputs/figures/${this.prefix}_${name}.png`);
+    // Faces are photographs: the notebook embeds a JPEG (about half the bytes of the PNG, without
+    // chroma subsampling so the keypoint colours stay sharp); the PNG on disk is exact.
+    const jpeg = await sharp(path).jpeg({ quality: 85, chromaSubsampling: "4:4:4" }).toBuffer();
+    const caption = `outputs/figures/${this.prefix}_${name}.png`;
+    return { [JUPYTER_DISPLAY]: () => ({ "image/jpeg": encodeBase64(jpeg), "text/plain": caption }) };
   }
 
   /** Path `outputs/figures/<prefix>_<name>` (add the extension) for files a notebook writes itself. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  cellTimeout,
   checkJupyter,
   findPython,
   jupyterMissingMessage,
@@ -8,24 +9,29 @@ import {
   resolveNotebooks,
 } from "../cli/notebooks.ts";
 import { UsageError } from "../lib/core/errors.ts";
-import { chooseDataset, envFlag } from "../lib/notebook.ts";
+import { chooseDataset, envFlag, NotebookSession } from "../lib/notebook.ts";
+import { syntheticDataset } from "../lib/data/mod.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const FIVE = [
-  "03_train_lenet.ipynb",
+  "03_train_lenet.ts",
+  "01_explore_data.ts",
   "01_explore_data.ipynb",
-  "05_compare_and_apply.ipynb",
-  "02_augmentation.ipynb",
-  "04_train_resnet50.ipynb",
+  "05_compare_and_apply.ts",
+  "02_augmentation.ts",
+  "04_train_resnet50.ts",
   "README.md",
 ];
 
 Deno.test("parseNotebookArgs: flags, values and names", () => {
   assert.deepEqual(parseNotebookArgs([]), {
     quick: false,
+    writeBack: false,
+    force: false,
+    importEdits: false,
     names: [],
     grace: 0.5,
-    timeout: 1800,
+    timeout: null,
     help: false,
   });
   const a = parseNotebookArgs(["--quick", "01", "--grace", "0.2", "--timeout=60", "lenet"]);
@@ -33,6 +39,10 @@ Deno.test("parseNotebookArgs: flags, values and names", () => {
   assert.deepEqual(a.names, ["01", "lenet"]);
   assert.equal(a.grace, 0.2);
   assert.equal(a.timeout, 60);
+  assert.equal(cellTimeout(a), 60);
+  // A full run's training cells take hours: no limit unless asked for.
+  assert.equal(cellTimeout(parseNotebookArgs([])), 0);
+  assert.equal(cellTimeout(parseNotebookArgs(["--quick"])), 1800);
   assert.equal(parseNotebookArgs(["-h"]).help, true);
 });
 
@@ -50,18 +60,21 @@ Deno.test("parseNotebookArgs: unknown options and bad numbers are usage errors",
   assert.throws(() => parseNotebookArgs(["--grace", "--quick"]), UsageError);
 });
 
-Deno.test("resolveNotebooks: all in file order, or by number, stem, name or path", () => {
-  const all = FIVE.filter((f) => f.endsWith(".ipynb")).sort();
+Deno.test("resolveNotebooks: the sources, all in file order, or by number, stem, name or path", () => {
+  const all = FIVE.filter((f) => f.endsWith(".ts")).sort();
   assert.deepEqual(resolveNotebooks([], FIVE), all);
-  assert.deepEqual(resolveNotebooks(["03"], FIVE), ["03_train_lenet.ipynb"]);
-  assert.deepEqual(resolveNotebooks(["augmentation"], FIVE), ["02_augmentation.ipynb"]);
+  assert.deepEqual(resolveNotebooks(["03"], FIVE), ["03_train_lenet.ts"]);
+  assert.deepEqual(resolveNotebooks(["augmentation"], FIVE), ["02_augmentation.ts"]);
   assert.deepEqual(resolveNotebooks(["notebooks/05_compare_and_apply.ipynb"], FIVE), [
-    "05_compare_and_apply.ipynb",
+    "05_compare_and_apply.ts",
+  ]);
+  assert.deepEqual(resolveNotebooks(["notebooks/05_compare_and_apply.ts"], FIVE), [
+    "05_compare_and_apply.ts",
   ]);
   // Run order is file order, whatever the command-line order; duplicates run once.
   assert.deepEqual(resolveNotebooks(["04", "01", "01_explore_data"], FIVE), [
-    "01_explore_data.ipynb",
-    "04_train_resnet50.ipynb",
+    "01_explore_data.ts",
+    "04_train_resnet50.ts",
   ]);
 });
 
@@ -70,7 +83,7 @@ Deno.test("resolveNotebooks: a name matching none or several is a usage error na
     () => resolveNotebooks(["06"], FIVE),
     (e) =>
       e instanceof UsageError && /matches none/.test(e.message) &&
-      e.message.includes("01_explore_data.ipynb"),
+      e.message.includes("01_explore_data.ts"),
   );
   assert.throws(
     () => resolveNotebooks(["0"], FIVE),
@@ -241,4 +254,23 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("chooseDataset and the run folder: a combined name resolves each part; one folder per dataset", () => {
+  const none = () => false;
+  const both = chooseDataset(
+    { FKD_DATA: "../shared/data/ytf68:training+../shared/data/300w" },
+    none,
+    "/repo",
+  );
+  assert.equal(both.spec, "/shared/data/ytf68:training+/shared/data/300w");
+  const slug = (choice: ReturnType<typeof chooseDataset>) =>
+    new NotebookSession("03", false, choice, syntheticDataset({ n: 1 })).dataSlug;
+  assert.equal(slug(both), "ytf68-training+300w");
+  assert.equal(slug(chooseDataset({ FKD_DATA: "../shared/data/ytf68/" }, none, "/repo")), "ytf68");
+  assert.equal(slug(chooseDataset({}, none, "/repo")), "synthetic-1000");
+  const full = new NotebookSession("03", false, both, syntheticDataset({ n: 1 }));
+  const quick = new NotebookSession("03", true, both, syntheticDataset({ n: 1 }));
+  assert.match(full.modelDir("lenet"), /outputs\/models\/notebooks\/ytf68-training\+300w\/lenet$/);
+  assert.match(quick.modelDir("lenet"), /outputs\/models\/notebooks-quick\/ytf68-training\+300w\/lenet$/);
 });

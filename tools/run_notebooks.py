@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """Executes Jupyter notebooks headless with nbclient and saves them with their outputs in place.
 
-Run by `deno task notebooks` (cli/notebooks.ts), which resolves the notebook names, registers the Deno
-kernel and sets the environment (FKD_QUICK, FKD_DATA). Usable alone:
+Run by `deno task notebooks` (cli/notebooks.ts), which builds each notebook from its source
+(notebooks/*.ts) into outputs/notebooks/, registers the Deno kernel and sets the environment (FKD_QUICK,
+FKD_DATA), then has this script execute the built copy with the kernel working in notebooks/ (`--cwd`).
+Usable alone:
 
-    /usr/bin/python3 tools/run_notebooks.py notebooks/01_explore_data.ipynb [--grace 0.5] [--timeout 1800]
+    /usr/bin/python3 tools/run_notebooks.py outputs/notebooks/01_explore_data.ipynb --cwd notebooks
 
 Why a subclass of NotebookClient: the Deno kernel sometimes reports a cell idle before the cell's last
 output message arrives, and nbclient then stops listening and drops that output. After each cell we keep
@@ -122,7 +124,7 @@ def run_one(path: str, args) -> bool:
         grace=args.grace,
         timeout=args.timeout,
         kernel_name=kernel,
-        resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}},
+        resources={"metadata": {"path": os.path.abspath(args.cwd or os.path.dirname(path))}},
         record_timing=False,  # keeps diffs of the committed notebooks small
         allow_errors=False,
     )
@@ -131,12 +133,13 @@ def run_one(path: str, args) -> bool:
     started = time.monotonic()
     try:
         client.execute()
-    except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+    # nbclient 0.7 can raise an AssertionError from its clean-up after the kernel died: report it the same way.
+    except (CellExecutionError, CellTimeoutError, DeadKernelError, AssertionError) as exc:
         cell_no, code_no, text, tb = cell_error_summary(nb, exc)
         where = f"cell {cell_no} (code cell {code_no})" if cell_no else "a cell"
         if isinstance(exc, CellTimeoutError):
             where, text = "a cell", f"timed out after {args.timeout} s"
-        elif isinstance(exc, DeadKernelError):
+        elif isinstance(exc, (DeadKernelError, AssertionError)):
             text = f"the kernel died: {exc}"
         failed_dir = os.path.join(args.failed_dir)
         os.makedirs(failed_dir, exist_ok=True)
@@ -162,7 +165,8 @@ def main(argv=None) -> int:
     parser.add_argument("--grace", type=float, default=0.5, help="seconds to wait for late output per cell")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds a single cell may run")
     parser.add_argument("--kernel", default=None, help="kernel name (default: the notebook's kernelspec)")
-    parser.add_argument("--failed-dir", default="outputs/notebooks", help="where a failed run is saved")
+    parser.add_argument("--failed-dir", default="outputs/notebooks/failed", help="where a failed run is saved")
+    parser.add_argument("--cwd", default=None, help="the kernel's working folder (default: the notebook's)")
     args = parser.parse_args(argv)
     for path in args.notebooks:
         if not os.path.isfile(path):

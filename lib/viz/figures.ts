@@ -286,7 +286,8 @@ export function meanFaceFigure(
  * or one array per metric (`{loss: [...], val_loss: [...]}`, the shape of tfjs's `History.history`).
  */
 export type HistoryLike =
-  | readonly Readonly<Record<string, number | null | undefined>>[]
+  // Any record type (e.g. `EpochRecord[]`, whose interface has no index signature); numeric fields are drawn.
+  | readonly object[]
   | Readonly<Record<string, readonly (number | null | undefined)[]>>;
 
 /** One array per metric (NaN where an epoch has no value) and the epoch numbers (1-based). */
