@@ -18,7 +18,7 @@ import type { KeypointPredictor } from "../lib/models/types.ts";
 import { predictFaces } from "../lib/face/predict_io.ts";
 import { Rng } from "../lib/core/rng.ts";
 import { cosineLr, splitLikeTraining } from "../lib/train/train_io.ts";
-import { landmarkLoss, WING } from "../lib/train/train_step.ts";
+import { landmarkLoss, trainStep, WING } from "../lib/train/train_step.ts";
 import { UsageError } from "../lib/core/errors.ts";
 
 await tf.setBackend("cpu");
@@ -123,6 +123,29 @@ Deno.test("landmarkLoss: Wing has a gradient everywhere (no `where` on the tape)
   ).dataSync();
   assert.ok(g.every((v) => Number.isFinite(v) && v !== 0), `gradient ${[...g]}`);
   assert.ok(g[1] < 0 && g[0] > 0, "the gradient pushes the prediction towards the target");
+});
+
+Deno.test("trainStep minimises the loss it is given, with or without a report", () => {
+  const x = tf.randomUniform([4, 96, 96, 1], 0, 1, "float32", 3) as tf.Tensor4D;
+  const y = tf.randomUniform([4, 30], -1, 1, "float32", 4) as tf.Tensor2D;
+  const mask = tf.onesLike(y) as tf.Tensor2D;
+  for (const loss of ["wing", "l1", "mse"] as const) {
+    const model = tf.sequential({
+      layers: [tf.layers.flatten({ inputShape: [96, 96, 1] }), tf.layers.dense({ units: 30 })],
+    });
+    const expected = landmarkLoss(loss, model.predict(x) as tf.Tensor, y, mask, 120).dataSync()[0];
+    const got = trainStep(model, tf.train.sgd(0), { x, y, mask }, { loss }); // no report asked for
+    near(got, expected, 1e-4 * Math.max(1, expected), loss);
+    const report = { mse: NaN };
+    trainStep(model, tf.train.sgd(0), { x, y, mask }, { loss, report });
+    near(
+      report.mse,
+      landmarkLoss("mse", model.predict(x) as tf.Tensor, y, mask, 120).dataSync()[0],
+      1e-5,
+      "mse",
+    );
+    model.dispose();
+  }
 });
 
 Deno.test("cosineLr: lr at the first epoch, falling monotonically to minLr after the last", () => {

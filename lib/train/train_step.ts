@@ -173,8 +173,8 @@ function minimizeBatch(
   const loss = optimizer.minimize(
     () => {
       const pred = model.apply(batch.x, { training: true }) as tf.Tensor;
-      if (lossName === "mse" || !opts.report) return maskedMse(pred, batch.y, batch.mask);
-      mse = tf.keep(maskedMse(pred, batch.y, batch.mask));
+      if (lossName === "mse") return maskedMse(pred, batch.y, batch.mask);
+      if (opts.report) mse = tf.keep(maskedMse(pred, batch.y, batch.mask));
       return landmarkLoss(lossName, pred, batch.y, batch.mask, tf.maximum(tf.sum(batch.mask), 1));
     },
     true,
