@@ -280,6 +280,15 @@ Deno.test("cascade chain: a face turned 30° is missed upright and found by the 
       Math.hypot(cx - ex, cy - ey) < 0.3 * face.width,
       `box centre ${cx},${cy}; expected ${ex},${ey}`,
     );
+    // The same photo 4× larger (over MAX_DETECT_SIDE): the retry runs on the reduced copy, boxes scale back.
+    const big = { width: 2048, height: 2048, data: new Uint8Array(2048 * 2048) };
+    for (let y = 0; y < 2048; y++) {
+      for (let x = 0; x < 2048; x++) big.data[y * 2048 + x] = tilted.data[(y >> 2) * 512 + (x >> 2)];
+    }
+    const [large] = turned.detect(big);
+    assert.ok(large, "the turned retry should find the face in the big photo");
+    const lx = large.x + large.width / 2, ly = large.y + large.height / 2;
+    assert.ok(Math.hypot(lx - 4 * ex, ly - 4 * ey) < 0.3 * large.width, `big box centre ${lx},${ly}`);
   } finally {
     upright.close();
     turned.close();

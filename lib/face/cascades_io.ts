@@ -23,7 +23,7 @@ import { type Box, iou } from "../core/box.ts";
 import { UsageError } from "../core/errors.ts";
 import type { RawImage } from "../core/image.ts";
 import { CASCADE_NAMES, type CascadeName } from "../data/crop.ts";
-import type { FaceDetector, FaceDetectorOptions } from "./detect.ts";
+import { type FaceDetector, type FaceDetectorOptions, MAX_DETECT_SIDE, shrinkByFactor } from "./detect.ts";
 import { createFaceDetector } from "./detect_io.ts";
 
 export { CASCADE_FRAMING, CASCADE_NAMES, type CascadeName } from "../data/crop.ts";
@@ -84,30 +84,36 @@ export async function createCascadeDetector(opts: CascadeDetectorOptions = {}): 
   return {
     options: detectors[0][1].options,
     detect(gray: RawImage): CascadeFace[] {
+      // The mirrored and turned copies are made of the photo as the detectors search it (a big photo at
+      // the whole-factor reduction of MAX_DETECT_SIDE), not of the full photo; their boxes scale back by k.
+      const k = Math.ceil(Math.max(gray.width, gray.height) / MAX_DETECT_SIDE);
+      let small: RawImage | undefined;
+      const searched = () => small ??= k > 1 ? shrinkByFactor(gray, k) : gray;
+      const scaled = (b: Box): Box => ({ x: b.x * k, y: b.y * k, width: b.width * k, height: b.height * k });
       for (const [cascade, d] of detectors) {
         const found: CascadeFace[] = d.detect(gray).map((b) => ({ ...b, cascade, mirrored: false }));
         if (cascade === "profile") {
-          const mirror = mirrorGray(gray);
-          for (const b of d.detect(mirror)) {
-            found.push({ ...b, x: gray.width - b.x - b.width, cascade, mirrored: true });
+          const image = searched();
+          for (const b of d.detect(mirrorGray(image))) {
+            const back = { ...b, x: image.width - b.x - b.width };
+            found.push({ ...scaled(back), cascade, mirrored: true });
           }
         }
         if (found.length > 0) return dropOverlapping(found);
       }
       const [cascade, first] = detectors[0];
       for (const degrees of rotations) {
-        const turned = rotateGray(gray, degrees);
+        const image = searched();
         // A box found on the turned photo keeps its size; its centre is turned back onto the photo.
-        const found = first.detect(turned).map((b) => {
-          const [cx, cy] = rotatePoint(b.x + (b.width - 1) / 2, b.y + (b.height - 1) / 2, gray, -degrees);
-          return {
+        const found = first.detect(rotateGray(image, degrees)).map((b) => {
+          const [cx, cy] = rotatePoint(b.x + (b.width - 1) / 2, b.y + (b.height - 1) / 2, image, -degrees);
+          const back = {
             x: Math.round(cx - (b.width - 1) / 2),
             y: Math.round(cy - (b.height - 1) / 2),
             width: b.width,
             height: b.height,
-            cascade,
-            mirrored: false,
           };
+          return { ...scaled(back), cascade, mirrored: false };
         });
         if (found.length > 0) return dropOverlapping(found);
       }
@@ -134,10 +140,14 @@ function rotatePoint(x: number, y: number, size: { width: number; height: number
 export function rotateGray(gray: RawImage, degrees: number): RawImage {
   const { width, height, data } = gray;
   const out = new Uint8Array(data.length);
+  // The source of output pixel (x, y) is rotatePoint(x, y, −degrees), written out so no pair is allocated.
+  const t = -degrees * Math.PI / 180, cos = Math.cos(t), sin = Math.sin(t);
+  const cx = (width - 1) / 2, cy = (height - 1) / 2;
   for (let y = 0; y < height; y++) {
+    const dy = y - cy;
     for (let x = 0; x < width; x++) {
-      const [sx, sy] = rotatePoint(x, y, gray, -degrees);
-      const ix = Math.round(sx), iy = Math.round(sy);
+      const dx = x - cx;
+      const ix = Math.round(cx + cos * dx + sin * dy), iy = Math.round(cy - sin * dx + cos * dy);
       if (ix >= 0 && iy >= 0 && ix < width && iy < height) out[y * width + x] = data[iy * width + ix];
     }
   }
