@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
 import { occlusion, wildAugmentation } from "../lib/augment/augment.ts";
-import { squareBoxAround } from "../lib/data/crop.ts";
+import { cropBoxForDetection, fromCropCoords, squareBoxAround } from "../lib/data/crop.ts";
 import { concatDatasets } from "../lib/data/dataset.ts";
 import { PIXELS } from "../lib/core/constants.ts";
 import { landmarks68ToKaggle15, photoOf } from "../lib/data/landmarks68_io.ts";
@@ -165,9 +165,10 @@ Deno.test("occlusion: fills one rectangle with one value and leaves the keypoint
   const image = new Float32Array(PIXELS).fill(0.5);
   const params = t.draw(new Rng(3));
   t.applyImage(image, params);
-  const changed = image.filter((v) => v !== 0.5).length;
   const side = Math.round(0.2 * 96);
-  if (params.value !== 0.5) assert.equal(changed, side * side);
+  assert.notEqual(params.value, 0.5);
+  assert.equal(image.filter((v) => v === Math.fround(params.value)).length, side * side);
+  assert.equal(image.filter((v) => v === 0.5).length, 96 * 96 - side * side);
   assert.throws(() => occlusion({ size: [0.2, 1.5] }), UsageError);
   // The composed wild pipeline keeps every output in [0, 1] and NaN keypoints NaN.
   const face = syntheticDataset({ n: 1, seed: 4 });
@@ -239,13 +240,14 @@ Deno.test("predictFaces: flip averages with the mirrored crop's prediction", asy
   const pred = constantPredictor(points);
   const [face] = await predictFaces(gray, [{ x: 50, y: 50, width: 90, height: 90 }], pred, { flip: true });
   assert.equal(pred.calls, 2);
-  // x = 20 and its mirror 95 − 20 = 75 average to the crop's centre column 47.5.
-  const [plain] = await predictFaces(
-    gray,
-    [{ x: 50, y: 50, width: 90, height: 90 }],
-    constantPredictor(points),
-  );
-  assert.ok(face.keypoints.nose_tip[0] > plain.keypoints.nose_tip[0]);
+  // Every x is 20, so each keypoint's mirror is 95 − 20 = 75: the average is the crop's centre column 47.5,
+  // and y stays 40; both mapped back through the crop the detector's box gave.
+  const crop = cropBoxForDetection({ x: 50, y: 50, width: 90, height: 90 });
+  for (const [name, [x, y]] of Object.entries(face.keypoints)) {
+    const [ex, ey] = fromCropCoords(47.5, 40, crop);
+    near(x, ex, 1e-9, `${name} x`);
+    near(y, ey, 1e-9, `${name} y`);
+  }
 });
 
 Deno.test("cascade chain: the astronaut by the default cascade; mirrorGray mirrors", async () => {

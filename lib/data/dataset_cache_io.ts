@@ -75,18 +75,24 @@ export async function cachedLoad(
     // Missing or damaged: load and store again.
   }
   const ds = await load();
-  await Deno.mkdir(dir, { recursive: true });
-  const floats = new Float32Array(ds.n * (PIXELS + NUM_COORDS));
-  floats.set(ds.images.subarray(0, ds.n * PIXELS));
-  floats.set(ds.keypoints.subarray(0, ds.n * NUM_COORDS), ds.n * PIXELS);
-  await writeFileAtomic(data, new Uint8Array(floats.buffer));
-  const { images: _i, keypoints: _k, mask: _m, ...rest } = ds;
-  await writeFileAtomic(
-    meta,
-    JSON.stringify({
-      ...rest,
-      sources: ds.sources?.map((s) => ({ ...s, landmarks68: s.landmarks68 && Array.from(s.landmarks68) })),
-    }),
-  );
+  // The cache only saves time: a folder that cannot be written (read-only, full) costs the next load, not
+  // this one.
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    const floats = new Float32Array(ds.n * (PIXELS + NUM_COORDS));
+    floats.set(ds.images.subarray(0, ds.n * PIXELS));
+    floats.set(ds.keypoints.subarray(0, ds.n * NUM_COORDS), ds.n * PIXELS);
+    await writeFileAtomic(data, new Uint8Array(floats.buffer));
+    const { images: _i, keypoints: _k, mask: _m, ...rest } = ds;
+    await writeFileAtomic(
+      meta,
+      JSON.stringify({
+        ...rest,
+        sources: ds.sources?.map((s) => ({ ...s, landmarks68: s.landmarks68 && Array.from(s.landmarks68) })),
+      }),
+    );
+  } catch (e) {
+    console.error(`note: the dataset cache in ${dir} could not be written (${(e as Error).message})`);
+  }
   return ds;
 }
