@@ -13,6 +13,7 @@
  * @module
  */
 import { DATASET_CACHE_DIR } from "../lib/data/dataset_cache_io.ts";
+import { runCli } from "../cli/args.ts";
 import { initBackend } from "../lib/backend_io.ts";
 import { CASCADE_NAMES } from "../lib/data/crop.ts";
 import { loadDataset } from "../lib/data/spec_io.ts";
@@ -38,68 +39,73 @@ if (models.length === 0) {
   Deno.exit(2);
 }
 
-await initBackend();
-const pct = (v: number) => Number.isFinite(v) ? `${(100 * v).toFixed(2)} %` : "–";
-const settings = [
-  { name: "frontal cascade, one shot", refine: 0, flip: false, chain: false },
-  { name: "frontal cascade, refine 1", refine: 1, flip: false, chain: false },
-  { name: "frontal cascade, refine 2", refine: 2, flip: false, chain: false },
-  { name: "cascade chain, refine 1", refine: 1, flip: false, chain: true },
-  { name: "cascade chain, refine 1, flip", refine: 1, flip: true, chain: true },
-];
+async function main(): Promise<void> {
+  await initBackend();
+  const pct = (v: number) => Number.isFinite(v) ? `${(100 * v).toFixed(2)} %` : "–";
+  const settings = [
+    { name: "frontal cascade, one shot", refine: 0, flip: false, chain: false },
+    { name: "frontal cascade, refine 1", refine: 1, flip: false, chain: false },
+    { name: "frontal cascade, refine 2", refine: 2, flip: false, chain: false },
+    { name: "cascade chain, refine 1", refine: 1, flip: false, chain: true },
+    { name: "cascade chain, refine 1, flip", refine: 1, flip: true, chain: true },
+  ];
 
-const splitModel = (await loadKeypointModel(models[0])).metadata;
-for (const dir of models) {
-  const model = await loadKeypointModel(dir);
-  let ds = await loadDataset(data, { cacheDir: DATASET_CACHE_DIR });
-  if (split === "validation") ds = splitLikeTraining(ds, splitModel, "validation");
-  console.log(`\n## ${dir} (${model.metadata.model}) on ${ds.n} faces of ${data} (${split})\n`);
+  const splitModel = (await loadKeypointModel(models[0])).metadata;
+  for (const dir of models) {
+    const model = await loadKeypointModel(dir);
+    let ds = await loadDataset(data, { cacheDir: DATASET_CACHE_DIR });
+    if (split === "validation") ds = splitLikeTraining(ds, splitModel, "validation");
+    console.log(`\n## ${dir} (${model.metadata.model}) on ${ds.n} faces of ${data} (${split})\n`);
 
-  // Ground-truth crops: the 96×96 faces the dataset holds, with and without flip TTA.
-  console.log(
-    "| crops | part | faces | RMSE (96 px) | NME | failures (NME > 10 %) |\n|---|---|---:|---:|---:|---:|",
-  );
-  for (const flip of [false, true]) {
-    const pred = flip
-      ? await predictWithFlipTta(model, ds.images, ds.n)
-      : await model.predict(ds.images, ds.n);
-    const rows: [string, Metrics][] = [...Object.entries(metricsByPart(pred, ds) ?? {}), [
-      "all",
-      evaluate(pred, ds.keypoints),
-    ]];
-    for (const [part, m] of rows) {
-      console.log(
-        `| ground truth${flip ? " + flip" : ""} | ${part} | ${m.n} | ${m.rmse_px.toFixed(3)} | ${
-          pct(m.nme)
-        } | ` +
-          `${pct(m.failure_rate_10)} |`,
-      );
+    // Ground-truth crops: the 96×96 faces the dataset holds, with and without flip TTA.
+    console.log(
+      "| crops | part | faces | RMSE (96 px) | NME | failures (NME > 10 %) |\n|---|---|---:|---:|---:|---:|",
+    );
+    for (const flip of [false, true]) {
+      const pred = flip
+        ? await predictWithFlipTta(model, ds.images, ds.n)
+        : await model.predict(ds.images, ds.n);
+      const rows: [string, Metrics][] = [...Object.entries(metricsByPart(pred, ds) ?? {}), [
+        "all",
+        evaluate(pred, ds.keypoints),
+      ]];
+      for (const [part, m] of rows) {
+        console.log(
+          `| ground truth${flip ? " + flip" : ""} | ${part} | ${m.n} | ${m.rmse_px.toFixed(3)} | ${
+            pct(m.nme)
+          } | ` +
+            `${pct(m.failure_rate_10)} |`,
+        );
+      }
     }
-  }
-  model.model.dispose();
+    model.model.dispose();
 
-  console.log(
-    "\n| end to end | part | faces | detected | NME | failures (NME > 10 % or missed) | ms / face |",
-  );
-  console.log("|---|---|---:|---:|---:|---:|---:|");
-  for (const s of settings) {
-    const r = await runEndToEnd({
-      model: dir,
-      data,
-      split: split === "validation" ? "validation" : undefined,
-      splitFrom: models[0],
-      refine: s.refine,
-      flip: s.flip,
-      cascades: s.chain ? CASCADE_NAMES : undefined,
-      cache: true,
-      progress: false,
-    });
-    const rows: [string, EndToEndReport][] = [...Object.entries(r.parts ?? {}), ["all", r]];
-    for (const [part, p] of rows) {
-      console.log(
-        `| ${s.name} | ${part} | ${p.n} | ${(100 * p.detected / p.n).toFixed(1)} % | ${pct(p.nme)} | ` +
-          `${pct(p.failure_rate_10)} | ${p.ms_per_image.toFixed(0)} |`,
-      );
+    console.log(
+      "\n| end to end | part | faces | detected | NME | failures (NME > 10 % or missed) | ms / face |",
+    );
+    console.log("|---|---|---:|---:|---:|---:|---:|");
+    for (const s of settings) {
+      const r = await runEndToEnd({
+        model: dir,
+        data,
+        split: split === "validation" ? "validation" : undefined,
+        splitFrom: models[0],
+        refine: s.refine,
+        flip: s.flip,
+        cascades: s.chain ? CASCADE_NAMES : undefined,
+        cache: true,
+        progress: false,
+      });
+      const rows: [string, EndToEndReport][] = [...Object.entries(r.parts ?? {}), ["all", r]];
+      for (const [part, p] of rows) {
+        console.log(
+          `| ${s.name} | ${part} | ${p.n} | ${(100 * p.detected / p.n).toFixed(1)} % | ${pct(p.nme)} | ` +
+            `${pct(p.failure_rate_10)} | ${p.ms_per_image.toFixed(0)} |`,
+        );
+      }
     }
   }
 }
+
+// Bad model folders or data names end as one line (runCli), not a stack trace.
+await runCli(main);
