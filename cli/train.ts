@@ -73,6 +73,12 @@ const SPEC = {
     description: "validation fraction (by person)",
   },
   patience: { type: "number", integer: true, min: 0, default: 8, description: "early stopping, 0 = off" },
+  select: {
+    type: "string",
+    choices: ["rmse", "nme"],
+    default: "rmse",
+    description: "validation metric that picks the best epoch (and drives the plateau and early stopping)",
+  },
   augment: { type: "boolean", default: true, description: "on-the-fly augmentation (--no-augment: none)" },
   augmentation: {
     type: "string",
@@ -123,6 +129,7 @@ async function main(): Promise<void> {
     lr: args.lr,
     validation: args.validation,
     earlyStopping: args.patience,
+    selectBy: args.select as "rmse" | "nme",
     seed: args.seed,
     augment: args.augment ? AUGMENTATIONS[args.augmentation as keyof typeof AUGMENTATIONS]() : null,
     loss: args.loss as LossName,

@@ -7,8 +7,8 @@
 // is measured at the end either way. (`FKD_MODELS=lenet,<model>` trains another registered model here.)
 //
 // The first cell picks the dataset (`FKD_DATA=<dataset spec>`, else Kaggle's `data/training.csv` where it
-// exists, else the **synthetic** embedded default) and the mode: `--quick` runs a small subset and 1–2
-// epochs, a full run all faces until validation stops improving (see the README).
+// exists, else the **synthetic** embedded default) and the mode: `--quick` runs a small subset and one
+// epoch, a full run all faces with the model's recipe until validation stops improving (see the README).
 
 // %%
 import { setupNotebook } from "../lib/notebook.ts";
@@ -41,24 +41,25 @@ await architectureFigure(nb, MODEL);
 // %% [markdown]
 // ## Training
 //
-// Adam (learning rate 1e-3), batch 32, masked MSE on coordinates normalised to [-1, 1], on-the-fly
-// augmentation, learning rate halved on a plateau, early stopping on the validation RMSE. The table below
-// updates live while the cell runs. The run folder (`outputs/models/notebooks/<dataset>/thesis-resnet/`)
-// keeps a checkpoint after every epoch: running this cell again continues an unfinished run and shows a
-// finished one without training again (quick mode always starts afresh, in `notebooks-quick/`).
+// Adam, batch 32, coordinates normalised to [-1, 1], on-the-fly augmentation and the model's recipe
+// (`lib/train/recipes.ts`: loss, schedule, augmentation, the metric that picks the best epoch), printed
+// below with the same run as one `deno task train` command. The table updates live while the cell runs.
+// The run folder (`outputs/models/notebooks/<dataset>/<model>/`) keeps a checkpoint after every epoch:
+// running this cell again continues an unfinished run and shows a finished one without training again (quick mode always starts afresh, in `notebooks-quick/`).
 
 // %%
 import { heldOutPredictions, trainingSummary } from "../lib/notebooks/runs_io.ts";
 import { md } from "../lib/notebook.ts";
+import { recipeSummary } from "../lib/notebooks/training_io.ts";
 const result = await trainNotebookModel(nb, MODEL);
-md(trainingSummary(result, backend.backend));
+md([recipeSummary(nb, MODEL), trainingSummary(result, backend.backend)].join("\n\n"));
 
 // %% [markdown]
 // ## Loss per epoch (log scale)
 //
-// The thesis's learning-curve figure: training loss (on augmented batches) and validation loss, masked MSE
-// in normalised units. (Notebook 5 compares this model with the LeNet: per-keypoint error, best and worst
-// faces, speed and size.)
+// The thesis's learning-curve figure: training loss (on augmented batches) and validation loss, both as
+// masked MSE in normalised units (whatever loss the recipe minimised). Notebook 5 compares this model with
+// the LeNet: per-keypoint error, best and worst faces, speed and size.
 
 // %%
 import { lossCurvesLog } from "../lib/viz/thesis_figures.ts";

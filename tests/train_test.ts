@@ -525,3 +525,20 @@ Deno.test("train --resume: a damaged checkpoint file is refused, naming it, and 
     (await train(data, { ...base, epochs: 2, out, resume: true }, quiet)).model.dispose();
   });
 });
+
+Deno.test("train: selectBy picks the epoch with the best validation RMSE or NME", async () => {
+  // Cosine: the schedule does not depend on the score, so both runs train the same weights.
+  const cfg = { ...base, seed: 3, epochs: 8, schedule: "cosine" as const, earlyStopping: 0 };
+  const byRmse = await train(data, { ...cfg, selectBy: "rmse" }, quiet);
+  const byNme = await train(data, { ...cfg, selectBy: "nme" }, quiet);
+  const h = byNme.history;
+  assert.deepEqual(byRmse.history.map((r) => r.val_nme), h.map((r) => r.val_nme));
+  const argmin = (key: "val_rmse_px" | "val_nme") =>
+    h.reduce((b, r) => (r[key] < h[b - 1][key] ? r.epoch : b), 1);
+  assert.notEqual(argmin("val_nme"), argmin("val_rmse_px"), "this run should tell the two apart");
+  assert.equal(byRmse.bestEpoch, argmin("val_rmse_px"));
+  assert.equal(byNme.bestEpoch, argmin("val_nme"));
+  assert.equal(byNme.metrics.nme, h[byNme.bestEpoch - 1].val_nme);
+  byRmse.model.dispose();
+  byNme.model.dispose();
+});

@@ -46,9 +46,14 @@ export interface TrainState {
   epoch: number;
   /** Learning rate for the next epoch (after reduce-on-plateau). */
   lr: number;
-  /** Lowest validation RMSE so far (px) and its epoch. */
+  /** Validation RMSE (px) of the best epoch so far, and that epoch. */
   bestValRmse: number;
   bestEpoch: number;
+  /**
+   * The best epoch's value of the selection metric (`TrainConfig.selectBy`); absent in checkpoints written
+   * before there was a choice, where `bestValRmse` is it.
+   */
+  bestScore?: number;
   /** Epochs since the last improvement (drives both the LR schedule and early stopping). */
   epochsSinceBest: number;
   /** Epochs since the learning rate was last reduced or the validation RMSE last improved. */

@@ -64,8 +64,14 @@ export interface TrainConfig {
   lrFactor: number;
   lrPatience: number;
   minLr: number;
-  /** Stop after this many epochs without a better validation RMSE (0: never). */
+  /** Stop after this many epochs without a better validation score (`selectBy`; 0: never). */
   earlyStopping: number;
+  /**
+   * The validation metric that picks the best epoch and drives reduce-on-plateau and early stopping:
+   * RMSE in crop pixels (the thesis), or NME (normalised by the outer eye corners), which weighs a small
+   * face's error as much as a large one's and is what the end-to-end tables report.
+   */
+  selectBy: "rmse" | "nme";
   /** Fraction held out for validation when one dataset is given (split by person where known). */
   validation: number;
   /** Seed of the weights, the split, the shuffles and the augmentation. */
@@ -98,6 +104,7 @@ export const DEFAULT_CONFIG: Readonly<Omit<TrainConfig, "augment">> = {
   lrPatience: 3,
   minLr: 1e-6,
   earlyStopping: 8,
+  selectBy: "rmse",
   validation: 0.2,
   seed: 0,
   completeOnly: false,
@@ -108,7 +115,7 @@ export const DEFAULT_CONFIG: Readonly<Omit<TrainConfig, "augment">> = {
 
 /** What {@link train} returns. */
 export interface TrainResult {
-  /** The model with the best validation RMSE (the last epoch's if there is no validation set). */
+  /** The model with the best validation score (`selectBy`; the last epoch's without a validation set). */
   model: tf.LayersModel;
   /** Validation metrics of that model (NaN fields with no validation set). */
   metrics: Metrics;
@@ -155,6 +162,7 @@ export function resolveConfig(config: Partial<TrainConfig> = {}): TrainConfig {
   check("maxLoss", cfg.maxLoss > 0, "a number > 0");
   check("loss", (LOSS_NAMES as readonly string[]).includes(cfg.loss), LOSS_NAMES.join(" | "));
   check("schedule", cfg.schedule === "plateau" || cfg.schedule === "cosine", "plateau | cosine");
+  check("selectBy", cfg.selectBy === "rmse" || cfg.selectBy === "nme", "rmse | nme");
   if (cfg.resume && !cfg.out) throw new UsageError("resume needs a run folder (out)");
   return cfg;
 }
@@ -483,7 +491,13 @@ async function trainLocked(
       const loss = lossSum / seen;
       // Without a validation set the training loss stands in, so the schedule still works.
       const trainRmse = Math.sqrt(mseSum / seen) * NORM_SCALE;
-      const score = valSet.n > 0 ? metrics.rmse_px : trainRmse;
+      const score = valSet.n === 0 ? trainRmse : cfg.selectBy === "nme" ? metrics.nme : metrics.rmse_px;
+      if (!Number.isFinite(score)) {
+        throw new DataError(
+          `validation ${cfg.selectBy} is ${score} at epoch ${epoch}: the validation faces of ${valSet.name} ` +
+            `lack the keypoints it needs (NME: both outer eye corners); select by rmse instead`,
+        );
+      }
       const record: EpochRecord = {
         epoch,
         loss,
@@ -497,8 +511,11 @@ async function trainLocked(
       };
       const history = [...state.history, record];
       let { lr, bestValRmse, bestEpoch, epochsSinceBest, epochsSinceLrChange } = state;
-      if (score < bestValRmse) {
-        [bestValRmse, bestEpoch, epochsSinceBest, epochsSinceLrChange] = [score, epoch, 0, 0];
+      // Checkpoints from before `selectBy` selected by RMSE and kept no separate score.
+      let bestScore = state.bestScore ?? (cfg.selectBy === "rmse" ? state.bestValRmse : Infinity);
+      if (score < bestScore) {
+        [bestScore, bestEpoch, epochsSinceBest, epochsSinceLrChange] = [score, epoch, 0, 0];
+        bestValRmse = valSet.n > 0 ? metrics.rmse_px : trainRmse;
         best = await modelToArtifacts(model);
         bestMetrics = metrics;
       } else {
@@ -512,7 +529,17 @@ async function trainLocked(
       }
       const stop = cfg.earlyStopping > 0 && epochsSinceBest >= cfg.earlyStopping;
       if (stop) stoppedBy = "early-stopping";
-      state = { ...state, epoch, lr, bestValRmse, bestEpoch, epochsSinceBest, epochsSinceLrChange, history };
+      state = {
+        ...state,
+        epoch,
+        lr,
+        bestValRmse,
+        bestScore,
+        bestEpoch,
+        epochsSinceBest,
+        epochsSinceLrChange,
+        history,
+      };
       if (stop || epoch === cfg.epochs) state.finished = stoppedBy;
 
       // ---- checkpoint (atomic), then report

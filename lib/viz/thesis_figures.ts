@@ -48,10 +48,13 @@ export function flipMisalignment(image: Float32Array, keypoints: Float32Array): 
 export function lossCurvesLog(history: HistoryLike, title: string): Figure {
   const { epochs, columns } = historyColumns(history);
   if (!columns.loss) throw new UsageError("lossCurvesLog: the history has no loss column");
+  // Both curves as masked MSE in normalised units whatever the run minimised (a Wing-loss run's loss is in
+  // pixels): our history records the training RMSE beside the loss, and (RMSE / 48)² is that MSE.
+  const trainLoss = columns.train_rmse_px?.map((v) => (v / 48) ** 2) ?? columns.loss;
   const valLoss = columns.val_loss ?? columns.val_rmse_px?.map((v) => (v / 48) ** 2);
   const rows = epochs.map((epoch, i) => ({
     epoch,
-    loss: columns.loss[i],
+    loss: trainLoss[i],
     ...(valLoss ? { val_loss: valLoss[i] } : {}),
   }));
   return learningCurves(rows, { title, keys: ["loss", "val_loss"] });

@@ -1,0 +1,100 @@
+/**
+ * The training recipe of each registered model: the settings its committed run used, written once so that
+ * the notebooks, the README and `deno task train` agree. A recipe is a run sized to one working session on
+ * two cores: a cosine schedule over a fixed number of epochs, so that validation stops improving where the
+ * learning rate reaches its floor, instead of an early stop whose length nobody can plan.
+ *
+ * - The thesis's models (`lenet`, `thesis-resnet`, `resnet50`) keep the thesis's loss (masked MSE), its
+ *   augmentation and selection by validation RMSE; only the schedule is ours.
+ * - `resnet18-slim`, the model for photos, trains with Wing loss, the wild augmentation (the detector's
+ *   framing spread, ±30°, occlusion, blur, light) and picks its epoch by NME.
+ *
+ * @example
+ * ```ts
+ * import { recipeConfig, recipeFlags } from "./recipes.ts";
+ * const config = recipeConfig("resnet18-slim"); // Partial<TrainConfig>, augmentation built
+ * console.log(`deno task train --model resnet18-slim ${recipeFlags("resnet18-slim").join(" ")}`);
+ * ```
+ *
+ * @module
+ */
+import { AUGMENTATIONS } from "../augment/augment.ts";
+import type { LossName } from "./train_step.ts";
+import type { TrainConfig } from "./train_io.ts";
+
+/** One model's recipe, in the terms of `deno task train`'s options. */
+export interface TrainingRecipe {
+  epochs: number;
+  lr: number;
+  minLr: number;
+  loss: LossName;
+  schedule: "plateau" | "cosine";
+  augmentation: keyof typeof AUGMENTATIONS;
+  selectBy: "rmse" | "nme";
+  /** Early stopping patience (0: off; a cosine run ends at its last epoch). */
+  patience: number;
+}
+
+/** The thesis's loss and augmentation, on a cosine schedule. */
+const THESIS: TrainingRecipe = {
+  epochs: 30,
+  lr: 1e-3,
+  minLr: 1e-5,
+  loss: "mse",
+  schedule: "cosine",
+  augmentation: "default",
+  selectBy: "rmse",
+  patience: 0,
+};
+
+/** Recipes by model name; a model not listed trains with {@link THESIS}. */
+export const RECIPES: Readonly<Record<string, TrainingRecipe>> = {
+  lenet: THESIS,
+  "thesis-resnet": THESIS,
+  resnet50: THESIS,
+  "resnet18-slim": {
+    epochs: 24,
+    lr: 2e-3,
+    minLr: 1e-5,
+    loss: "wing",
+    schedule: "cosine",
+    augmentation: "wild",
+    selectBy: "nme",
+    patience: 0,
+  },
+};
+
+/** The recipe of `model` ({@link THESIS} for a model without one of its own). */
+export function recipeOf(model: string): TrainingRecipe {
+  return RECIPES[model] ?? THESIS;
+}
+
+/** The recipe of `model` as training options (the augmentation built, fresh for each call). */
+export function recipeConfig(model: string): Partial<TrainConfig> {
+  const r = recipeOf(model);
+  return {
+    epochs: r.epochs,
+    lr: r.lr,
+    minLr: r.minLr,
+    loss: r.loss,
+    schedule: r.schedule,
+    augment: AUGMENTATIONS[r.augmentation](),
+    selectBy: r.selectBy,
+    earlyStopping: r.patience,
+  };
+}
+
+/** The recipe of `model` as `deno task train` options, e.g. `["--epochs", "24", "--lr", "0.002", …]`. */
+export function recipeFlags(model: string): string[] {
+  const r = recipeOf(model);
+  return [
+    ["--epochs", r.epochs],
+    ["--lr", r.lr],
+    ["--min-lr", r.minLr],
+    ["--loss", r.loss],
+    ["--schedule", r.schedule],
+    ["--augmentation", r.augmentation],
+    ["--select", r.selectBy],
+    ["--patience", r.patience],
+  ].flatMap(([flag, value]) => [String(flag), String(value)]);
+}
