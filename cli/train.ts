@@ -23,7 +23,8 @@ import { UsageError } from "../lib/core/errors.ts";
 import { comparisonTable } from "../lib/evaluate/metrics.ts";
 import { MODEL_NAMES } from "../lib/models/registry.ts";
 import { formatDuration, terminalProgress } from "../lib/train/progress_io.ts";
-import { train } from "../lib/train/train_io.ts";
+import { DEFAULT_CONFIG, train } from "../lib/train/train_io.ts";
+import { recipeOf, type TrainingRecipe } from "../lib/train/recipes.ts";
 import { AUGMENTATIONS } from "../lib/augment/augment.ts";
 import { LOSS_NAMES, type LossName } from "../lib/train/train_step.ts";
 
@@ -35,7 +36,7 @@ const SPEC = {
     description:
       "dataset: synthetic[:N], a Kaggle CSV, a 68-landmark folder[:training|:test], a 300-W folder",
   },
-  epochs: { type: "number", integer: true, min: 1, max: 100_000, default: 30, description: "last epoch" },
+  epochs: { type: "number", integer: true, min: 1, max: 100_000, description: "last epoch (default 30)" },
   batch: {
     type: "number",
     integer: true,
@@ -62,8 +63,7 @@ const SPEC = {
     type: "number",
     min: 1e-8,
     max: 1,
-    default: 1e-3,
-    description: "Adam's initial learning rate (a resume keeps the run's)",
+    description: "Adam's initial learning rate (default 1e-3; a resume keeps the run's)",
   },
   validation: {
     type: "number",
@@ -72,32 +72,52 @@ const SPEC = {
     default: 0.2,
     description: "validation fraction (by person)",
   },
-  patience: { type: "number", integer: true, min: 0, default: 8, description: "early stopping, 0 = off" },
+  patience: { type: "number", integer: true, min: 0, description: "early stopping, 0 = off (default 8)" },
   select: {
     type: "string",
     choices: ["rmse", "nme"],
-    default: "rmse",
-    description: "validation metric that picks the best epoch (and drives the plateau and early stopping)",
+    description:
+      "validation metric that picks the best epoch, drives the plateau and early stopping (default rmse)",
   },
   augment: { type: "boolean", default: true, description: "on-the-fly augmentation (--no-augment: none)" },
   augmentation: {
     type: "string",
     choices: ["default", "wild"],
-    default: "default",
     description:
-      "which augmentation: the thesis-like default, or wild (±30°, framing, occlusion, blur, light)",
+      "which augmentation: the thesis-like default (the default), or wild (±30°, framing, occlusion, blur, light)",
   },
-  loss: { type: "string", choices: LOSS_NAMES, default: "mse", description: "training loss" },
+  loss: { type: "string", choices: LOSS_NAMES, description: "training loss (default mse)" },
   schedule: {
     type: "string",
     choices: ["plateau", "cosine"],
-    default: "plateau",
-    description: "learning-rate schedule: reduce on plateau, or cosine down to --min-lr over --epochs",
+    description:
+      "learning-rate schedule: reduce on plateau (default), or cosine down to --min-lr over --epochs",
   },
-  "min-lr": { type: "number", min: 0, max: 1, default: 1e-6, description: "the schedules' lowest rate" },
+  "min-lr": { type: "number", min: 0, max: 1, description: "the schedules' lowest rate (default 1e-6)" },
   "drop-incomplete": { type: "boolean", description: "keep only faces with all 15 keypoints (the thesis)" },
   limit: { type: "number", integer: true, min: 1, description: "read at most N faces" },
+  recipe: {
+    type: "boolean",
+    description: "the model's recipe (lib/train/recipes.ts) for epochs, lr, min-lr, loss, schedule, " +
+      "augmentation, select and patience where not given (the notebooks' full runs use it)",
+  },
 } as const;
+
+/** The options a recipe sets, where the command line leaves them out; else the defaults in the help. */
+function recipeOrDefaults(model: string, useRecipe: boolean): TrainingRecipe {
+  if (useRecipe) return recipeOf(model);
+  const d = DEFAULT_CONFIG;
+  return {
+    epochs: d.epochs,
+    lr: d.lr,
+    minLr: d.minLr,
+    loss: d.loss,
+    schedule: d.schedule,
+    augmentation: "default",
+    selectBy: d.selectBy,
+    patience: d.earlyStopping,
+  };
+}
 
 async function main(): Promise<void> {
   const args = parseArgs(Deno.args, SPEC);
@@ -122,19 +142,22 @@ async function main(): Promise<void> {
   const backend = await initBackend({ backend: args.backend });
   console.error(`backend: ${backend.backend}`);
   const ds = await loadDataset(args.data, { limit: args.limit, cacheDir: DATASET_CACHE_DIR });
+  const r = recipeOrDefaults(args.model, args.recipe);
   const result = await train(ds, {
     model: args.model,
-    epochs: args.epochs,
+    epochs: args.epochs ?? r.epochs,
     batchSize: args.batch,
-    lr: args.lr,
+    lr: args.lr ?? r.lr,
     validation: args.validation,
-    earlyStopping: args.patience,
-    selectBy: args.select as "rmse" | "nme",
+    earlyStopping: args.patience ?? r.patience,
+    selectBy: (args.select ?? r.selectBy) as "rmse" | "nme",
     seed: args.seed,
-    augment: args.augment ? AUGMENTATIONS[args.augmentation as keyof typeof AUGMENTATIONS]() : null,
-    loss: args.loss as LossName,
-    schedule: args.schedule as "plateau" | "cosine",
-    minLr: args["min-lr"],
+    augment: args.augment
+      ? AUGMENTATIONS[(args.augmentation ?? r.augmentation) as keyof typeof AUGMENTATIONS]()
+      : null,
+    loss: (args.loss ?? r.loss) as LossName,
+    schedule: (args.schedule ?? r.schedule) as "plateau" | "cosine",
+    minLr: args["min-lr"] ?? r.minLr,
     completeOnly: args["drop-incomplete"],
     out,
     resume: args.resume && previous !== null,

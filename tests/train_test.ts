@@ -9,6 +9,7 @@ import type { KeypointDataset } from "../lib/data/types.ts";
 import { DataError, OutputError, UsageError } from "../lib/core/errors.ts";
 import { loadKeypointModel } from "../lib/models/folder_io.ts";
 import { notebookProgress, terminalProgress } from "../lib/train/progress_io.ts";
+import { recipeOf } from "../lib/train/recipes.ts";
 import {
   prepareData,
   resolveConfig,
@@ -541,4 +542,37 @@ Deno.test("train: selectBy picks the epoch with the best validation RMSE or NME"
   assert.equal(byNme.metrics.nme, h[byNme.bestEpoch - 1].val_nme);
   byRmse.model.dispose();
   byNme.model.dispose();
+});
+
+Deno.test("cli: --recipe takes the model's recipe where an option is not given", async () => {
+  await withTempDir(async (dir) => {
+    const configOf = async (...extra: string[]) => {
+      const out = join(dir, `run${extra.length}`);
+      const common = ["--model", "lenet", "--data", "synthetic:12", "--batch", "6", "--validation", "0.25"];
+      const t = await cli(
+        "cli/train.ts",
+        ...common,
+        "--epochs",
+        "1",
+        "--backend",
+        "wasm",
+        "--out",
+        out,
+        ...extra,
+      );
+      assert.equal(t.code, 0, t.stderr);
+      return JSON.parse(await Deno.readTextFile(join(out, "metadata.json"))).training.config;
+    };
+    const recipe = recipeOf("lenet");
+    const withRecipe = await configOf("--recipe");
+    assert.deepEqual(
+      [withRecipe.schedule, withRecipe.minLr, withRecipe.earlyStopping, withRecipe.loss, withRecipe.epochs],
+      [recipe.schedule, recipe.minLr, recipe.patience, recipe.loss, 1],
+    );
+    // Without --recipe the defaults; a given option wins over the recipe.
+    const plain = await configOf();
+    assert.deepEqual([plain.schedule, plain.minLr, plain.earlyStopping], ["plateau", 1e-6, 8]);
+    const overridden = await configOf("--recipe", "--schedule", "plateau");
+    assert.deepEqual([overridden.schedule, overridden.minLr], ["plateau", recipe.minLr]);
+  });
 });

@@ -18,7 +18,7 @@ import type { Displayable } from "../viz/jupyter.ts";
 import { notebookProgress } from "../train/progress_io.ts";
 import type { TrainResult } from "../train/train_io.ts";
 import { saveArchitectureDiagram } from "../viz/thesis_figures_io.ts";
-import { recipeConfig, recipeFlags, recipeOf } from "../train/recipes.ts";
+import { recipeConfig, recipeOf } from "../train/recipes.ts";
 import { trainInRunFolder } from "./runs_io.ts";
 
 /** Epochs in quick mode (full mode: the model's recipe, `lib/train/recipes.ts`). */
@@ -81,7 +81,6 @@ export function recipeSummary(nb: NotebookSession, model: string): string {
   const schedule = r.schedule === "cosine"
     ? `cosine from ${r.lr} down to ${r.minLr} over ${epochs} epoch${epochs === 1 ? "" : "s"}`
     : `from ${r.lr}, halved on a plateau`;
-  const flags = recipeFlags(model).join(" ").replace(`--epochs ${r.epochs}`, `--epochs ${epochs}`);
   return [
     `**Recipe of ${model}** (\`lib/train/recipes.ts\`): ${r.loss} loss, Adam ${schedule}, the ` +
     `${r.augmentation} augmentation, the best epoch by validation ${r.selectBy.toUpperCase()}` +
@@ -90,6 +89,7 @@ export function recipeSummary(nb: NotebookSession, model: string): string {
     "The same run from the command line:",
     "```sh\n" +
     `deno task train --model ${model} --data ${nb.choice.shownAs ?? nb.choice.spec} --validation ` +
-    `${validation} ${flags} --out ${relative(REPO_ROOT, nb.modelDir(model))}\n` + "```",
+    `${validation} --recipe${nb.quick ? ` --epochs ${epochs}` : ""} --out ` +
+    `${relative(REPO_ROOT, nb.modelDir(model))}\n` + "```",
   ].join("\n\n");
 }

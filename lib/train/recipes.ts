@@ -11,9 +11,9 @@
  *
  * @example
  * ```ts
- * import { recipeConfig, recipeFlags } from "./recipes.ts";
+ * import { recipeConfig, recipeOf } from "./recipes.ts";
  * const config = recipeConfig("resnet18-slim"); // Partial<TrainConfig>, augmentation built
- * console.log(`deno task train --model resnet18-slim ${recipeFlags("resnet18-slim").join(" ")}`);
+ * console.log(recipeOf("resnet18-slim").epochs); // 24; `deno task train --recipe` uses the same
  * ```
  *
  * @module
@@ -82,19 +82,4 @@ export function recipeConfig(model: string): Partial<TrainConfig> {
     selectBy: r.selectBy,
     earlyStopping: r.patience,
   };
-}
-
-/** The recipe of `model` as `deno task train` options, e.g. `["--epochs", "24", "--lr", "0.002", …]`. */
-export function recipeFlags(model: string): string[] {
-  const r = recipeOf(model);
-  return [
-    ["--epochs", r.epochs],
-    ["--lr", r.lr],
-    ["--min-lr", r.minLr],
-    ["--loss", r.loss],
-    ["--schedule", r.schedule],
-    ["--augmentation", r.augmentation],
-    ["--select", r.selectBy],
-    ["--patience", r.patience],
-  ].flatMap(([flag, value]) => [String(flag), String(value)]);
 }
