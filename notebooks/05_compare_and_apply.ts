@@ -150,29 +150,46 @@ md(`${portraits.length} portraits; the files are \`outputs/figures/05_portrait_*
 // %% [markdown]
 // ## End to end on held-out photos
 //
-// Detect → crop → predict → compare with the ground truth in the original photo's pixels, on photos no
-// model trained on: the `:test` split of the notebook's 68-landmark dataset, else the ytf68 test frames
-// beside the checkout (other frames of the training people); `FKD_E2E_DATA` names others, e.g. a 300-W
-// folder such as `../shared/data/300w/afw` where the models trained on the other two. A photo fails where
-// the face is missed or its NME (mean error over the outer-eye-corner distance) exceeds 0.10.
+// Detect → crop → predict → compare with the ground truth in the original photo's pixels, with what
+// `deno task predict` does by default (the cascade chain, one refinement round, flip test-time
+// augmentation), on photos no model trained on: the models' validation faces where they come from photos
+// (held out by person and by photo, the README's set), else the ytf68 test frames beside the checkout
+// (other frames of the training people); `FKD_E2E_DATA` names others. A photo fails where the face is
+// missed or its NME (mean error over the outer-eye-corner distance) exceeds 0.10.
 
 // %%
-import { loadDataset } from "../lib/data/spec_io.ts";
-import { endToEndComparisonTable, heldOutPhotosSpec } from "../lib/notebooks/analysis.ts";
-import { compareEndToEnd } from "../lib/notebooks/runs_io.ts";
+import { CASCADE_NAMES } from "../lib/data/crop.ts";
+import { openDetector } from "../lib/evaluate/end_to_end_io.ts";
+import { DETECTION_CACHE_DIR } from "../lib/face/detection_cache_io.ts";
+import { DEFAULT_DETECTOR, DEFAULT_FLIP, DEFAULT_REFINE } from "../lib/face/predict_io.ts";
+import { endToEndComparisonTable } from "../lib/notebooks/analysis.ts";
+import { compareEndToEnd, endToEndPhotos } from "../lib/notebooks/runs_io.ts";
 import { fileExists, REPO_ROOT } from "../lib/notebook.ts";
-const photosSpec = heldOutPhotosSpec(
+const held = await endToEndPhotos(
+  validation,
   nb.choice.spec,
   { FKD_E2E_DATA: Deno.env.get("FKD_E2E_DATA") },
   [join(REPO_ROOT, "..", "shared", "data", "ytf68:test")],
-  fileExists,
+  nb.pick(undefined, 40),
 );
-const photos = photosSpec ? await loadDataset(photosSpec, { limit: nb.pick(undefined, 40) }) : null;
-const e2e = photos ? await compareEndToEnd(detector, models, photos) : [];
-photos
+const chain = await openDetector({
+  cascades: DEFAULT_DETECTOR === "chain" ? CASCADE_NAMES : undefined,
+  cache: true,
+  cacheDir: join(REPO_ROOT, DETECTION_CACHE_DIR),
+});
+const e2e = held
+  ? await compareEndToEnd(chain.detector, models, held.photos, {
+    refine: DEFAULT_REFINE,
+    flip: DEFAULT_FLIP,
+    detectionCache: chain.detectionCache,
+  })
+  : [];
+await chain.detectionCache?.save();
+chain.detector.close();
+held
   ? md(
-    `**${photos.name.replaceAll(join(REPO_ROOT, ".."), "..")}**` +
-      `${nb.quick ? " (first 40 photos, quick mode)" : ""}\n\n${endToEndComparisonTable(e2e)}`,
+    `**${held.label}**; detector ${DEFAULT_DETECTOR}, refine ${DEFAULT_REFINE}, flip ` +
+      `${DEFAULT_FLIP ? "on" : "off"}\n\n${endToEndComparisonTable(e2e)}`,
   )
   : md("No held-out photos with landmarks here (set `FKD_E2E_DATA`): skipped.");
 

@@ -15,6 +15,7 @@ import {
   roughDuration,
 } from "../lib/notebooks/analysis.ts";
 import {
+  endToEndPhotos,
   heldOutPredictions,
   trainingSummary,
   trainInRunFolder,
@@ -171,8 +172,23 @@ Deno.test("endToEndComparisonTable: one row per model with detection and failure
     report: { n: 10, detected: 9, nme: 0.0812, failure_rate_10: 0.3, ms_per_image: 31.25 },
     nme: new Float32Array(10),
   }]);
-  assert.match(table, /\| lenet \| 10 \| 9 \(90\.0 %\) \| 0\.0812 \| 30\.0 % \| 31\.3 ms \|/);
+  assert.match(table, /\| lenet \|  \| 10 \| 9 \(90\.0 %\) \| 0\.0812 \| 30\.0 % \| 31\.3 ms \|/);
   assert.match(table, /failure rate \(NME > 0\.10 or missed\)/);
+});
+
+Deno.test("endToEndComparisonTable: a model's parts follow its total", () => {
+  const part = (n: number) => ({ n, detected: n, nme: 0.05, failure_rate_10: 0, ms_per_image: 10 });
+  const table = endToEndComparisonTable([{
+    name: "slim",
+    report: { ...part(5), parts: { ytf68: part(3), afw: part(2) } },
+    nme: new Float32Array(5),
+  }]);
+  const lines = table.split("\n").slice(2);
+  assert.deepEqual(lines.map((l) => l.split("|").slice(1, 4).map((c) => c.trim())), [
+    ["slim", "all", "5"],
+    ["", "ytf68", "3"],
+    ["", "afw", "2"],
+  ]);
 });
 
 Deno.test("notebookModels: FKD_MODELS, else LeNet and the thesis ResNet (or ResNet-50)", () => {
@@ -180,4 +196,23 @@ Deno.test("notebookModels: FKD_MODELS, else LeNet and the thesis ResNet (or ResN
   assert.deepEqual(notebookModels({ FKD_RESNET50: "1" }), ["lenet", "resnet50"]);
   assert.deepEqual(notebookModels({ FKD_MODELS: " lenet , resnet18-slim " }), ["lenet", "resnet18-slim"]);
   assert.throws(() => notebookModels({ FKD_MODELS: "lenet" }), /needs two model names/);
+});
+
+Deno.test("endToEndPhotos: the validation faces where they come from photos, else the named or fallback set", async () => {
+  const ds = syntheticDataset({ n: 6, seed: 2 });
+  const source = (i: number) => ({
+    file: `p${i}.png`,
+    width: 96,
+    height: 96,
+    box: { x: 0, y: 0, size: 96 },
+    landmarks68: new Float32Array(136),
+  });
+  const photos = { ...ds, sources: Array.from({ length: 6 }, (_, i) => source(i)) };
+  const all = await endToEndPhotos(photos, "x", {}, []);
+  assert.equal(all?.photos, photos);
+  assert.match(all!.label, /^the models' 6 validation faces/);
+  const first = await endToEndPhotos(photos, "x", {}, [], 4);
+  assert.deepEqual([first?.photos.n, first?.label.startsWith("the first 4 of the models' 6")], [4, true]);
+  // Synthetic faces have no photos; with no fallback on disk there is nothing to score.
+  assert.equal(await endToEndPhotos(ds, "synthetic:6", {}, ["/nonexistent/ytf68:test"]), null);
 });

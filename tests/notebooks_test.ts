@@ -10,6 +10,7 @@ import {
 } from "../cli/notebooks.ts";
 import { UsageError } from "../lib/core/errors.ts";
 import { chooseDataset, envFlag, NotebookSession } from "../lib/notebook.ts";
+import { recipeSummary } from "../lib/notebooks/training_io.ts";
 import { syntheticDataset } from "../lib/data/mod.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -273,4 +274,21 @@ Deno.test("chooseDataset and the run folder: a combined name resolves each part;
   const quick = new NotebookSession("03", true, both, syntheticDataset({ n: 1 }));
   assert.match(full.modelDir("lenet"), /outputs\/models\/notebooks\/ytf68-training\+300w\/lenet$/);
   assert.match(quick.modelDir("lenet"), /outputs\/models\/notebooks-quick\/ytf68-training\+300w\/lenet$/);
+});
+
+Deno.test("recipeSummary: the notebook's recipe and the same run as a train command, per mode", () => {
+  const choice = { spec: "/repo/data/x.csv", reason: "test", shownAs: "data/x.csv" };
+  const full = recipeSummary(
+    new NotebookSession("04", false, choice, syntheticDataset({ n: 1 })),
+    "resnet18-slim",
+  );
+  assert.match(full, /Wing loss, Adam cosine from 2e-3 down to 1e-5 over 24 epochs, the wild augmentation/);
+  assert.match(full, /best epoch by validation NME; 10 % of the faces held out/);
+  assert.match(
+    full,
+    /deno task train --model resnet18-slim --data data\/x\.csv --validation 0\.1 --recipe --out /,
+  );
+  const quick = recipeSummary(new NotebookSession("03", true, choice, syntheticDataset({ n: 1 })), "lenet");
+  assert.match(quick, /masked MSE loss, Adam cosine from 1e-3 down to 1e-5 over 1 epoch, the default/);
+  assert.match(quick, /--validation 0\.2 --recipe --epochs 1 --out \S*notebooks-quick\/x\.csv\/lenet/);
 });

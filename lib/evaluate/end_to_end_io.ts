@@ -228,6 +228,22 @@ export interface EndToEndCommandOptions {
 }
 
 /**
+ * The detector of an end-to-end run: the frontal cascade, or the chain of `cascades`; with `cache`, a
+ * detection cache in `cacheDir` (default `outputs/cache/detections/`) shared by every run with the same
+ * detector settings.
+ */
+export async function openDetector(
+  opts: Pick<EndToEndCommandOptions, "detector" | "cascades" | "cache"> & { cacheDir?: string },
+): Promise<{ detector: FaceDetector; detectionCache?: CachedDetector }> {
+  const detector = opts.cascades
+    ? await createCascadeDetector({ ...opts.detector, cascades: opts.cascades })
+    : await createFaceDetector(opts.detector);
+  const label = opts.cascades ? `${opts.cascades.join("-")}-rot-25+25` : "default";
+  const detectionCache = opts.cache ? await cachedDetector(detector, label, opts.cacheDir) : undefined;
+  return { detector, detectionCache };
+}
+
+/**
  * Loads the model and dataset, evaluates end to end, and frees the model. The tfjs backend must already be
  * started (`initBackend`).
  */
@@ -238,12 +254,7 @@ export async function runEndToEnd(opts: EndToEndCommandOptions): Promise<EndToEn
     const metadata = opts.splitFrom ? (await loadKeypointModel(opts.splitFrom)).metadata : predictor.metadata;
     ds = splitLikeTraining(ds, metadata, opts.split);
   }
-  const detector = opts.cascades
-    ? await createCascadeDetector({ ...opts.detector, cascades: opts.cascades })
-    : await createFaceDetector(opts.detector);
-  const detectionCache = opts.cache
-    ? await cachedDetector(detector, opts.cascades ? `${opts.cascades.join("-")}-rot-25+25` : "default")
-    : undefined;
+  const { detector, detectionCache } = await openDetector(opts);
   const bar = progressBar(ds.name, "images", { tty: opts.progress ?? Deno.stderr.isTerminal() });
   try {
     const report = await evaluateEndToEnd(detector, predictor, ds, {

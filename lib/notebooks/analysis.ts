@@ -121,6 +121,8 @@ export interface EndToEndSummary {
   nme: number;
   failure_rate_10: number;
   ms_per_image: number;
+  /** The same per dataset part, where the photos come from several. */
+  parts?: Record<string, Omit<EndToEndSummary, "parts">>;
 }
 
 /** One model's end-to-end results with each photo's NME (NaN where the face was missed). */
@@ -133,14 +135,18 @@ export interface EndToEndRun {
 /** Markdown table of end-to-end runs (`compareEndToEnd` in `runs_io.ts`). */
 export function endToEndComparisonTable(runs: readonly EndToEndRun[]): string {
   const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)} %` : "–");
-  const rows = runs.map(({ name, report: r }) =>
-    `| ${name} | ${r.n} | ${r.detected} (${pct(r.detected / r.n)}) | ${
+  const row = (name: string, part: string, r: Omit<EndToEndSummary, "parts">) =>
+    `| ${name} | ${part} | ${r.n} | ${r.detected} (${pct(r.detected / r.n)}) | ${
       Number.isFinite(r.nme) ? r.nme.toFixed(4) : "–"
-    } | ${pct(r.failure_rate_10)} | ${r.ms_per_image.toFixed(1)} ms |`
-  );
+    } | ${pct(r.failure_rate_10)} | ${r.ms_per_image.toFixed(1)} ms |`;
+  // Each model's total, then its parts (a ytf68 person, an AFW photo, … scored apart).
+  const rows = runs.flatMap(({ name, report: r }) => [
+    row(name, r.parts ? "all" : "", r),
+    ...Object.entries(r.parts ?? {}).map(([part, p]) => row("", part, p)),
+  ]);
   return [
-    "| model | photos | detected | NME | failure rate (NME > 0.10 or missed) | time per photo |",
-    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    "| model | part | photos | detected | NME | failure rate (NME > 0.10 or missed) | time per photo |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ...rows,
   ].join("\n");
 }

@@ -16,7 +16,7 @@ import { readCheckpointState } from "../train/checkpoint_io.ts";
 import { subset } from "../data/dataset.ts";
 import type { KeypointDataset } from "../data/types.ts";
 import type { FaceDetector } from "../face/detect.ts";
-import { type EndToEndImage, evaluateEndToEnd } from "../evaluate/end_to_end_io.ts";
+import { type EndToEndImage, type EndToEndOptions, evaluateEndToEnd } from "../evaluate/end_to_end_io.ts";
 import { DataError, UsageError } from "../core/errors.ts";
 import { comparisonTable } from "../evaluate/metrics.ts";
 import { type ModelMetadata, modelPredictor } from "../models/keypoint_model.ts";
@@ -24,7 +24,11 @@ import type { KeypointPredictor } from "../models/types.ts";
 import { keypointErrors } from "../viz/figures.ts";
 import type { TrainProgress } from "../train/progress_io.ts";
 import { prepareData, train, type TrainConfig, type TrainResult } from "../train/train_io.ts";
-import { type EndToEndRun, type EpochCost, epochCost } from "./analysis.ts";
+import { type EndToEndRun, type EpochCost, epochCost, heldOutPhotosSpec } from "./analysis.ts";
+import { join } from "node:path";
+import { DATASET_CACHE_DIR } from "../data/dataset_cache_io.ts";
+import { loadDataset } from "../data/spec_io.ts";
+import { fileExists, REPO_ROOT } from "../notebook.ts";
 
 /**
  * Measures training speed with a short run (`faces` faces, one epoch, no validation, no augmentation,
@@ -150,17 +154,51 @@ export function trainingSummary(result: TrainResult, backend: string): string {
   ].filter(Boolean).join("\n\n");
 }
 
-/** Detect → crop → predict → compare for every model on the same photos (detection runs per model). */
+/**
+ * Detect → crop → predict → compare for every model on the same photos, with `opts` (refinement, flip, a
+ * detection cache: detections do not depend on the model, so a cache runs the detector once per photo).
+ */
 export async function compareEndToEnd(
   detector: FaceDetector,
   models: readonly KeypointPredictor[],
-  photos: Pick<KeypointDataset, "name" | "n" | "sources">,
+  photos: Pick<KeypointDataset, "name" | "n" | "sources" | "parts">,
+  opts: Omit<EndToEndOptions, "perImage"> = {},
 ): Promise<EndToEndRun[]> {
   const runs: EndToEndRun[] = [];
   for (const m of models) {
     const perImage: EndToEndImage[] = [];
-    const report = await evaluateEndToEnd(detector, m, photos, { perImage });
+    const report = await evaluateEndToEnd(detector, m, photos, { ...opts, perImage });
     runs.push({ name: m.name, report, nme: Float32Array.from(perImage, (p) => p.nme) });
   }
   return runs;
+}
+
+/**
+ * The photos notebook 05 scores end to end, and how to name them: `FKD_E2E_DATA` where set; else the
+ * models' validation faces where they come from photos with 68 landmarks (held out by person and by photo:
+ * the README's set); else {@link heldOutPhotosSpec}'s choice (the ytf68 test frames beside the checkout);
+ * null where there is none. `limit` keeps the first photos (quick mode).
+ */
+export async function endToEndPhotos(
+  validation: KeypointDataset,
+  spec: string,
+  env: { FKD_E2E_DATA?: string },
+  fallbacks: readonly string[],
+  limit?: number,
+): Promise<{ photos: KeypointDataset; label: string } | null> {
+  const fromPhotos = validation.sources?.every((s) => s.landmarks68 !== undefined) ?? false;
+  if (!env.FKD_E2E_DATA?.trim() && fromPhotos && validation.n > 0) {
+    const photos = limit !== undefined && validation.n > limit
+      ? subset(validation, [...Array(limit).keys()])
+      : validation;
+    const of = photos.n < validation.n ? `the first ${photos.n} of ` : "";
+    return {
+      photos,
+      label: `${of}the models' ${validation.n} validation faces (held out by person and photo)`,
+    };
+  }
+  const named = heldOutPhotosSpec(spec, env, fallbacks, fileExists);
+  if (!named) return null;
+  const photos = await loadDataset(named, { limit, cacheDir: join(REPO_ROOT, DATASET_CACHE_DIR) });
+  return { photos, label: photos.name.replaceAll(join(REPO_ROOT, ".."), "..") };
 }

@@ -79,10 +79,12 @@ export function recipeSummary(nb: NotebookSession, model: string): string {
   const epochs = nb.pick(r.epochs, QUICK_EPOCHS);
   const validation = nb.pick(FULL_VALIDATION, QUICK_VALIDATION);
   const schedule = r.schedule === "cosine"
-    ? `cosine from ${r.lr} down to ${r.minLr} over ${epochs} epoch${epochs === 1 ? "" : "s"}`
-    : `from ${r.lr}, halved on a plateau`;
+    ? `cosine from ${r.lr.toExponential()} down to ${r.minLr.toExponential()} over ${epochs} epoch` +
+      (epochs === 1 ? "" : "s")
+    : `from ${r.lr.toExponential()}, halved on a plateau`;
+  const loss = { mse: "masked MSE", wing: "Wing", l1: "L1" }[r.loss];
   return [
-    `**Recipe of ${model}** (\`lib/train/recipes.ts\`): ${r.loss} loss, Adam ${schedule}, the ` +
+    `**Recipe of ${model}** (\`lib/train/recipes.ts\`): ${loss} loss, Adam ${schedule}, the ` +
     `${r.augmentation} augmentation, the best epoch by validation ${r.selectBy.toUpperCase()}` +
     `${r.patience ? `, early stopping after ${r.patience} epochs without improvement` : ""}; ` +
     `${validation * 100} % of the faces held out (by person and photo).`,
