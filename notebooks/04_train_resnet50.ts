@@ -36,6 +36,8 @@ backend;
 import { architectureFigure, trainNotebookModel } from "../lib/notebooks/training_io.ts";
 import { notebookModels } from "../lib/notebooks/analysis.ts";
 const MODEL = notebookModels(Deno.env.toObject())[1]; // FKD_MODELS names others
+// The thesis's ResNet is drawn even where another model trains here.
+if (MODEL !== "thesis-resnet") await nb.display(await architectureFigure(nb, "thesis-resnet"));
 await architectureFigure(nb, MODEL);
 
 // %% [markdown]
