@@ -354,7 +354,10 @@ Deno.test("writeKaggleCsv refuses pixels outside [0, 1] and leaves no file", asy
   await withTempDir(async (dir) => {
     const ds = fixture(2);
     ds.images[PIXELS + 10] = 1.5;
-    await assert.rejects(() => writeKaggleCsv(`${dir}/x.csv`, ds), /face 1: pixel 10 is 1\.5/);
+    await assert.rejects(
+      () => writeKaggleCsv(`${dir}/x.csv`, ds),
+      (e: unknown) => e instanceof DataError && /face 1: pixel 10 is 1\.5/.test(e.message),
+    );
     assert.deepEqual([...Deno.readDirSync(dir)], []);
   });
 });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { UsageError } from "../lib/core/errors.ts";
 import { IMAGE_SIZE, KEYPOINT_NAMES } from "../lib/core/constants.ts";
 import { toCropCoords } from "../lib/data/crop.ts";
 import { type CropBox } from "../lib/core/box.ts";
@@ -132,8 +133,8 @@ Deno.test("tracker: smoothing is applied per face; options are checked", async (
   const r = await tracker.process(frames[4], 1, 640, 480); // moved 12 px right
   const t0 = truth(frames[0]), t4 = truth(frames[4]);
   assert.ok(Math.abs(r.faces[0].keypoints.nose_tip[0] - (t0[20] + t4[20]) / 2) < 1e-2);
-  assert.throws(() => new FaceTracker(hooks, { detectEvery: 0 }), RangeError);
-  assert.throws(() => new FaceTracker(hooks, { smoothing: { kind: "ema", alpha: 2 } }), RangeError);
+  assert.throws(() => new FaceTracker(hooks, { detectEvery: 0 }), UsageError);
+  assert.throws(() => new FaceTracker(hooks, { smoothing: { kind: "ema", alpha: 2 } }), UsageError);
 });
 
 Deno.test("meanFacePredictor: the mean face in the crop, eyes above nose above mouth", async () => {
@@ -164,5 +165,5 @@ Deno.test("web/frame: gray within one level and shrunk crops within two (mean < 
     assert.ok(d <= 2.01, `${JSON.stringify(box)}: up to ${d} levels apart`);
     assert.ok(sum / a.length * 255 < 0.3, `${JSON.stringify(box)}: mean ${sum / a.length * 255}`);
   }
-  assert.throws(() => shrinkCrop(gray, { x: 0, y: 0, size: 96 }), RangeError);
+  assert.throws(() => shrinkCrop(gray, { x: 0, y: 0, size: 96 }), UsageError);
 });

@@ -201,7 +201,7 @@ Deno.test("cropBoxFromKeypoints: from the 15 true keypoints, close to the traini
   const box = cropBoxFromKeypoints(landmarks68ToKaggle15(l68));
   const f = framingOf(box, truth);
   assert.ok(Math.abs(f.scale - 1) < 0.2 && Math.abs(f.dx) < 0.05 && Math.abs(f.dy) < 0.1, JSON.stringify(f));
-  assert.throws(() => cropBoxFromKeypoints([NaN, NaN]), RangeError);
+  assert.throws(() => cropBoxFromKeypoints([NaN, NaN]), UsageError);
 });
 
 /** A predictor that always answers the same 96×96 keypoints, counting its calls. */

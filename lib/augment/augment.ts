@@ -55,11 +55,11 @@ export function composeAffine(outer: Affine, inner: Affine): Affine {
   return [a * p + b * s, a * q + b * t, a * r + b * u + c, d * p + e * s, d * q + e * t, d * r + e * u + f];
 }
 
-/** The inverse map; throws a `RangeError` for a singular matrix (e.g. scale 0). */
+/** The inverse map; throws a `UsageError` for a singular matrix (e.g. scale 0). */
 export function invertAffine(m: Affine): Affine {
   const [a, b, c, d, e, f] = m;
   const det = a * e - b * d;
-  if (!(Math.abs(det) > 1e-12)) throw new RangeError(`affine matrix [${m.join(", ")}] is not invertible`);
+  if (!(Math.abs(det) > 1e-12)) throw new UsageError(`affine matrix [${m.join(", ")}] is not invertible`);
   const ia = e / det, ib = -b / det, id = -d / det, ie = a / det;
   return [ia, ib, -(ia * c + ib * f), id, ie, -(id * c + ie * f)];
 }

@@ -123,7 +123,7 @@ export async function readKaggleLabels(path: string): Promise<KaggleLabels> {
 export async function writeKaggleCsv(path: string, ds: KeypointDataset): Promise<void> {
   const coords = ds.n * NUM_COORDS;
   if (ds.images.length !== ds.n * PIXELS || ds.keypoints.length !== coords || ds.mask.length !== coords) {
-    throw new RangeError(
+    throw new DataError(
       `writeKaggleCsv: dataset ${ds.name} has ${ds.images.length} pixels, ${ds.keypoints.length} ` +
         `coordinates and ${ds.mask.length} mask entries for ${ds.n} faces`,
     );
@@ -783,7 +783,7 @@ class ChunkWriter {
     for (let p = 0; p < PIXELS; p++) {
       const v = images[offset + p];
       if (!(v >= 0 && v <= 1)) {
-        throw new RangeError(
+        throw new DataError(
           `writeKaggleCsv: dataset ${name}, face ${face}: pixel ${p} is ${v}, not in [0, 1]`,
         );
       }

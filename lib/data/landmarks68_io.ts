@@ -17,7 +17,7 @@
 import { IBUG68_TO_KAGGLE15, KEYPOINT_NAMES, NUM_COORDS, NUM_LANDMARKS_68 } from "../core/constants.ts";
 import { DataError, UsageError } from "../core/errors.ts";
 import { readGray } from "../core/image_io.ts";
-import { DEFAULT_CROP_MARGIN, squareBoxAround, toCropCoords } from "./crop.ts";
+import { DEFAULT_CROP_MARGIN, pointBounds, squareBoxAround, toCropCoords } from "./crop.ts";
 import { cropToFace } from "./crop_io.ts";
 import { checkInFrame, maskFromKeypoints } from "./dataset.ts";
 import { PIXELS } from "../core/constants.ts";
@@ -59,7 +59,7 @@ interface FaceRecord {
  */
 export function landmarks68ToKaggle15(points68: ArrayLike<number>): Float32Array {
   if (points68.length !== 2 * NUM_LANDMARKS_68) {
-    throw new RangeError(
+    throw new UsageError(
       `landmarks68ToKaggle15: expected ${2 * NUM_LANDMARKS_68} numbers, got ${points68.length}`,
     );
   }
@@ -288,12 +288,11 @@ async function buildDataset(
         const side = j % 2 === 0 ? gray.width : gray.height;
         checkInFrame(v, side, larger, { ...where, column: landmarkColumn(j) });
       });
-      let box;
-      try {
-        box = squareBoxAround(r.landmarks, margin);
-      } catch {
+      const bounds = pointBounds(r.landmarks);
+      if (bounds.minX > bounds.maxX) {
         throw new DataError("every landmark is missing; cannot place a crop", where);
       }
+      const box = squareBoxAround(r.landmarks, margin);
       images.set(await cropToFace(gray, box), i * PIXELS);
       const kp = landmarks68ToKaggle15(r.landmarks);
       for (let k = 0; k < kp.length; k += 2) {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { DataError, UsageError } from "../core/errors.ts";
 import { KEYPOINT_NAMES, NUM_COORDS, NUM_KEYPOINTS, OUTER_EYE_CORNERS } from "../core/constants.ts";
 import { flipImages, flipKeypoints } from "../core/flip.ts";
 import type { KeypointPredictor } from "../models/types.ts";
@@ -41,7 +42,7 @@ export interface Metrics {
  */
 export function evaluate(pred: Float32Array, truth: Float32Array): Metrics {
   if (truth.length % NUM_COORDS !== 0 || pred.length !== truth.length) {
-    throw new RangeError(
+    throw new UsageError(
       `evaluate: expected n × ${NUM_COORDS} predictions and truths of equal length, got ${pred.length} and ${truth.length}`,
     );
   }
@@ -56,7 +57,7 @@ export function evaluate(pred: Float32Array, truth: Float32Array): Metrics {
       if (Number.isNaN(t)) continue;
       const p = pred[o + c];
       if (!Number.isFinite(p)) {
-        throw new RangeError(
+        throw new DataError(
           `evaluate: prediction ${p} for face ${f}, coordinate ${c} where the truth is ${t}`,
         );
       }

@@ -29,6 +29,7 @@
  * @module
  */
 
+import { UsageError } from "../core/errors.ts";
 import {
   IMAGE_SIZE,
   KEYPOINT_NAMES,
@@ -225,14 +226,14 @@ export class FaceTracker<F> {
       maxFaces: opts.maxFaces ?? 8,
     };
     if (!Number.isInteger(o.detectEvery) || o.detectEvery < 1) {
-      throw new RangeError(`detectEvery must be an integer ≥ 1, got ${o.detectEvery}`);
+      throw new UsageError(`detectEvery must be an integer ≥ 1, got ${o.detectEvery}`);
     }
     if (!(o.margin >= 0) || !Number.isFinite(o.margin)) {
-      throw new RangeError(`margin must be ≥ 0, got ${o.margin}`);
+      throw new UsageError(`margin must be ≥ 0, got ${o.margin}`);
     }
-    if (!(o.maxResidual > 0)) throw new RangeError(`maxResidual must be > 0, got ${o.maxResidual}`);
+    if (!(o.maxResidual > 0)) throw new UsageError(`maxResidual must be > 0, got ${o.maxResidual}`);
     if (!Number.isInteger(o.maxFaces) || o.maxFaces < 1) {
-      throw new RangeError(`maxFaces must be an integer ≥ 1, got ${o.maxFaces}`);
+      throw new UsageError(`maxFaces must be an integer ≥ 1, got ${o.maxFaces}`);
     }
     createSmoother(o.smoothing); // checks the spec now rather than on the first face
     this.options = o;
@@ -386,7 +387,7 @@ export function meanFacePredictor(margin: number = DEFAULT_CROP_MARGIN): Keypoin
     name: "mean-face",
     predict(images: Float32Array, n: number): Promise<Float32Array> {
       if (images.length !== n * IMAGE_SIZE * IMAGE_SIZE) {
-        return Promise.reject(new RangeError(`predict: ${images.length} pixels for ${n} faces`));
+        return Promise.reject(new UsageError(`predict: ${images.length} pixels for ${n} faces`));
       }
       const out = new Float32Array(n * NUM_COORDS);
       for (let i = 0; i < n; i++) out.set(face, i * NUM_COORDS);

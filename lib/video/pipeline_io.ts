@@ -134,9 +134,7 @@ export async function predictVideoFile(
   if (!Number.isInteger(everyN) || everyN < 1) {
     throw new UsageError(`everyN must be an integer ≥ 1, got ${everyN}`);
   }
-  const smoothing = typeof opts.smoothing === "string"
-    ? parseSmoothingOption(opts.smoothing)
-    : opts.smoothing;
+  const smoothing = typeof opts.smoothing === "string" ? parseSmoothing(opts.smoothing) : opts.smoothing;
   const margin = opts.margin ?? DEFAULT_CROP_MARGIN;
   const tracker = new FaceTracker<RawImage>({
     detect: (gray) => detector.detect(gray),
@@ -196,14 +194,6 @@ export async function predictVideoFile(
     output: writer?.path,
     encoder: writer?.encoder.encoder,
   };
-}
-
-function parseSmoothingOption(text: string): SmoothingSpec {
-  try {
-    return parseSmoothing(text);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
 }
 
 /** A per-frame progress callback; `done = −1` ends the bar. */
