@@ -18,8 +18,10 @@
  * ```ts
  * import { compose, horizontalFlip, rotate, brightness } from "./augment.ts";
  * import { Rng } from "../core/rng.ts";
+ * import { syntheticDataset } from "../data/synthetic.ts";
+ * const { images, keypoints: points } = syntheticDataset({ n: 1, seed: 0 }); // one 96×96 face
  * const aug = compose([horizontalFlip({ p: 0.5 }), rotate({ p: 1, limit: 15 }), brightness({ limit: 0.1 })]);
- * const { image, keypoints } = aug.apply(face, points, new Rng(0)); // new arrays; inputs untouched
+ * const { image, keypoints } = aug.apply(images, points, new Rng(0)); // new arrays; inputs untouched
  * ```
  *
  * @module
@@ -800,7 +802,10 @@ export const AUGMENTATIONS = { default: defaultAugmentation, wild: wildAugmentat
  *
  * @example
  * ```ts
- * const batch = augmentBatch(defaultAugmentation(), xs, ys, 32, rng);
+ * import { Rng } from "../core/rng.ts";
+ * import { syntheticDataset } from "../data/synthetic.ts";
+ * const ds = syntheticDataset({ n: 32, seed: 0 });
+ * const batch = augmentBatch(defaultAugmentation(), ds.images, ds.keypoints, ds.n, new Rng(1));
  * ```
  */
 export function augmentBatch(

@@ -14,6 +14,8 @@
  * ```ts
  * import { squareBoxAround, toCropCoords } from "./crop.ts";
  * import { cropToFace } from "./crop_io.ts";
+ * import { readGray } from "../core/image_io.ts";
+ * const landmarks68 = new Float32Array(136).map((_, i) => 100 + (i % 2 ? 3 : 2) * (i >> 1)); // x0, y0, …
  * const box = squareBoxAround(landmarks68, 0.25);
  * const face = await cropToFace(await readGray("frame.jpg"), box); // Float32Array(9216) in [0, 1]
  * const [u, v] = toCropCoords(landmarks68[60], landmarks68[61], box);

@@ -117,6 +117,7 @@ export async function readKaggleLabels(path: string): Promise<KaggleLabels> {
  *
  * @example
  * ```ts
+ * import { syntheticDataset } from "./synthetic.ts";
  * await writeKaggleCsv("outputs/synthetic.csv", syntheticDataset({ n: 100 }));
  * ```
  */
@@ -158,8 +159,11 @@ export async function writeKaggleCsv(path: string, ds: KeypointDataset): Promise
  *
  * @example
  * ```ts
+ * import { loadKeypointModel } from "../models/folder_io.ts";
+ * const model = await loadKeypointModel("outputs/models/default");
  * const test = await readKaggleCsv("test.csv");
- * await writeSubmission("outputs/submission.csv", predict(test), test.ids!, "IdLookupTable.csv");
+ * const predicted = await model.predict(test.images, test.n);
+ * await writeSubmission("outputs/submission.csv", predicted, test.ids!, "IdLookupTable.csv");
  * ```
  */
 export async function writeSubmission(

@@ -53,6 +53,7 @@ interface FaceRecord {
  *
  * @example
  * ```ts
+ * const points68 = new Float32Array(136).map((_, i) => 100 + (i % 2 ? 3 : 2) * (i >> 1)); // x0, y0, …
  * const kp = landmarks68ToKaggle15(points68);
  * kp[20]; // nose_tip x = points68[60] (landmark 30)
  * ```

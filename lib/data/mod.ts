@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { describeDataset, groupSplit, loadDataset } from "./lib/data/mod.ts";
+ * import { describeDataset, groupSplit, loadDataset } from "./mod.ts";
  * const ds = await loadDataset("synthetic:1000");
  * const { train, validation } = groupSplit(ds, { validation: 0.2, seed: 0 });
  * console.log(describeDataset(train));

@@ -244,6 +244,7 @@ export async function loadDataset(
  *
  * @example
  * ```ts
+ * import { syntheticDataset } from "./synthetic.ts";
  * console.log(describeDataset(syntheticDataset({ n: 100 })));
  * // synthetic:100 (seed 0) [SYNTHETIC faces, not real photographs]
  * // 100 faces of 96×96; 36 complete (36.0%); 24 groups

@@ -36,6 +36,10 @@ export interface Metrics {
  *
  * @example
  * ```ts
+ * import { loadKeypointModel } from "../models/folder_io.ts";
+ * import { loadDataset } from "../data/spec_io.ts";
+ * const predictor = await loadKeypointModel("outputs/models/default");
+ * const ds = await loadDataset("synthetic:100");
  * const m = evaluate(await predictor.predict(ds.images, ds.n), ds.keypoints);
  * console.log(m.rmse_px.toFixed(2), m.nme);
  * ```
@@ -138,7 +142,11 @@ const fmt = (v: number, digits: number) => Number.isFinite(v) ? v.toFixed(digits
  *
  * @example
  * ```ts
- * console.log(comparisonTable([{ name: "lenet", metrics: m1 }, { name: "thesis-resnet", metrics: m2 }]));
+ * import { syntheticDataset } from "../data/synthetic.ts";
+ * const ds = syntheticDataset({ n: 10, missingRate: 0 });
+ * const exact = evaluate(ds.keypoints, ds.keypoints);
+ * const shifted = evaluate(ds.keypoints.map((v) => v + 1), ds.keypoints);
+ * console.log(comparisonTable([{ name: "exact", metrics: exact }, { name: "shifted", metrics: shifted }]));
  * ```
  */
 export function comparisonTable(results: { name: string; metrics: Metrics }[]): string {

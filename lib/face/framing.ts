@@ -10,6 +10,7 @@
  * @example
  * ```ts
  * import { cropBoxFromKeypoints, framingOf } from "./framing.ts";
+ * const keypoints15InPhotoPixels = new Float32Array(30).map((_, i) => 200 + (i % 2 ? 2 : 3) * (i >> 1));
  * const box = cropBoxFromKeypoints(keypoints15InPhotoPixels);
  * const f = framingOf(box, { x: 10, y: 20, size: 120 }); // { scale, dx, dy }
  * ```

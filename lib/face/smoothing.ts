@@ -10,9 +10,11 @@
  *
  * @example
  * ```ts
- * import { createSmoother } from "./smoothing.ts";
+ * import { createSmoother, parseSmoothing } from "./smoothing.ts";
  *
  * const smoother = createSmoother(parseSmoothing("one-euro"));
+ * const faceWidth = 120; // pixels: the filter's speed threshold scales with the face
+ * const frames = [0, 1, 2].map((i) => ({ time: i / 30, keypoints: new Float32Array(30).fill(100 + i) }));
  * for (const frame of frames) {
  *   const smooth = smoother.update(frame.keypoints, frame.time, faceWidth); // Float32Array(30)
  * }

@@ -16,7 +16,15 @@
  * @example
  * ```ts
  * import { FaceTracker } from "./track.ts";
- * const tracker = new FaceTracker({
+ * import { createFaceDetector } from "./detect_io.ts";
+ * import { cropToFace } from "../data/crop_io.ts";
+ * import { readGray } from "../core/image_io.ts";
+ * import type { RawImage } from "../core/image.ts";
+ * import { DEFAULT_MODEL_DIR, loadKeypointModel } from "../models/folder_io.ts";
+ * const detector = await createFaceDetector();
+ * const predictor = await loadKeypointModel(DEFAULT_MODEL_DIR);
+ * const frames = [await readGray("frame0.png"), await readGray("frame1.png")], fps = 30;
+ * const tracker = new FaceTracker<RawImage>({
  *   detect: (frame) => detector.detect(frame),
  *   crop: (frame, box) => cropToFace(frame, box),
  *   predictor,

@@ -4,8 +4,9 @@
  *
  * @example
  * ```ts
- * import { createModel, loadKeypointModel } from "./lib/models/mod.ts";
- * const model = createModel("lenet", { seed: 0 });
+ * import { createModel, DEFAULT_MODEL_DIR, loadKeypointModel } from "./mod.ts";
+ * const model = createModel("lenet", { seed: 0 }); // a fresh tf.LayersModel
+ * const trained = await loadKeypointModel(DEFAULT_MODEL_DIR); // a saved one, predicting in pixels
  * ```
  *
  * @module

@@ -97,7 +97,9 @@ export function epochLine(r: EpochRecord, epochs: number): string {
  *
  * @example
  * ```ts
- * await train(data, { model: "lenet" }, terminalProgress());
+ * import { train } from "./train_io.ts";
+ * import { syntheticDataset } from "../data/synthetic.ts";
+ * await train(syntheticDataset({ n: 200 }), { model: "lenet" }, terminalProgress());
  * ```
  */
 export function terminalProgress(
@@ -222,7 +224,10 @@ const escapeHtml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;")
  * @example
  * ```ts
  * // in a notebook cell
- * const result = await train(data, { model: "lenet", epochs: 5 }, notebookProgress());
+ * import { train } from "./train_io.ts";
+ * import { syntheticDataset } from "../data/synthetic.ts";
+ * const ds = syntheticDataset({ n: 200 });
+ * const result = await train(ds, { model: "lenet", epochs: 5 }, notebookProgress());
  * ```
  */
 export function notebookProgress(): TrainProgress {

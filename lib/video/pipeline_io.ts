@@ -9,10 +9,11 @@
  * @example
  * ```ts
  * import { createFaceDetector } from "../face/detect_io.ts";
- * import { loadKeypointModel } from "../models/mod.ts";
+ * import { DEFAULT_MODEL_DIR, loadKeypointModel } from "../models/mod.ts";
  * import { frameJson, predictVideoFile } from "./pipeline_io.ts";
  *
- * const summary = await predictVideoFile("clip.mp4", await createFaceDetector(), await loadKeypointModel(dir), {
+ * const model = await loadKeypointModel(DEFAULT_MODEL_DIR);
+ * const summary = await predictVideoFile("clip.mp4", await createFaceDetector(), model, {
  *   out: "outputs/predictions/clip.mp4",
  *   detectEvery: 10,
  *   smoothing: "one-euro",

@@ -10,7 +10,8 @@
  * ```ts
  * import { missingKeypointsChart } from "./figures.ts";
  * import { saveFigure } from "./render_io.ts";
- * const fig = missingKeypointsChart(dataset);
+ * import { syntheticDataset } from "../data/synthetic.ts";
+ * const fig = missingKeypointsChart(syntheticDataset({ n: 500 }));
  * await saveFigure(fig, "outputs/figures/missing"); // missing.html + missing.png
  * ```
  *

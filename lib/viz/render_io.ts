@@ -6,7 +6,9 @@
  * ```ts
  * import { saveFigure } from "./render_io.ts";
  * import { missingKeypointsChart } from "./figures.ts";
- * await saveFigure(missingKeypointsChart(dataset), "outputs/figures/missing"); // missing.html + missing.png
+ * import { syntheticDataset } from "../data/synthetic.ts";
+ * const fig = missingKeypointsChart(syntheticDataset({ n: 500 }));
+ * await saveFigure(fig, "outputs/figures/missing"); // missing.html + missing.png
  * ```
  *
  * @module
@@ -117,6 +119,8 @@ interface PwBrowser {
  *
  * @example
  * ```ts
+ * import { barChart } from "./figures.ts";
+ * const figA = barChart(["lenet", "resnet"], [2.1, 1.7], { title: "RMSE (px)" });
  * const renderer = await FigureRenderer.create();
  * try {
  *   await Deno.writeFile("a.png", await renderer.png(figA));
