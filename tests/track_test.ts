@@ -8,7 +8,13 @@ import type { Box } from "../lib/core/box.ts";
 import { readGray, readRgb } from "../lib/core/image_io.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
 import { cropBoxForDetection } from "../lib/data/crop.ts";
-import { FaceTracker, fitMeanFace, MEAN_FACE, meanFaceInCrop, meanFacePredictor } from "../lib/face/track.ts";
+import {
+  _fitMeanFace,
+  FaceTracker,
+  MEAN_FACE,
+  meanFaceInCrop,
+  meanFacePredictor,
+} from "../lib/face/track.ts";
 import { rgbToGrayBytes, shrinkCrop } from "../web/frame.ts";
 
 /** A synthetic frame: one face, given by its landmark-box centre and size, moving from frame to frame. */
@@ -70,15 +76,15 @@ function fakeHooks(garbageOn = new Set<number>()) {
 
 const frames: Frame[] = Array.from({ length: 12 }, (_, i) => ({ cx: 150 + 3 * i, cy: 120 + i, extent: 100 }));
 
-Deno.test("fitMeanFace: recovers centre and size of a scaled, shifted mean face with zero residual", () => {
-  const fit = fitMeanFace(truth({ cx: 200, cy: 150, extent: 80 }))!;
+Deno.test("_fitMeanFace: recovers centre and size of a scaled, shifted mean face with zero residual", () => {
+  const fit = _fitMeanFace(truth({ cx: 200, cy: 150, extent: 80 }))!;
   assert.ok(
     Math.abs(fit.cx - 200) < 1e-3 && Math.abs(fit.cy - 150) < 1e-3 && Math.abs(fit.extent - 80) < 1e-3,
   );
   assert.ok(fit.residual < 1e-6);
-  assert.equal(fitMeanFace([1, 2, 3, 4]), undefined); // fewer than 3 points
+  assert.equal(_fitMeanFace([1, 2, 3, 4]), undefined); // fewer than 3 points
   const scrambled = Float32Array.from({ length: 30 }, (_, k) => (k * 37) % 96);
-  assert.ok((fitMeanFace(scrambled)?.residual ?? Infinity) > 0.12, "a non-face does not fit");
+  assert.ok((_fitMeanFace(scrambled)?.residual ?? Infinity) > 0.12, "a non-face does not fit");
 });
 
 Deno.test("tracker: detectEvery 1 runs the detector on every frame; keypoints land on the face", async () => {

@@ -185,7 +185,7 @@ export async function readPtsFolder(dir: string, opts: Landmarks68Options = {}):
       image: `${dir}/${image}`,
       landmarks,
       id: image,
-      group: photoOf(stem(ptsName)),
+      group: _photoOf(stem(ptsName)),
       file: ptsPath,
     });
   }
@@ -195,9 +195,9 @@ export async function readPtsFolder(dir: string, opts: Landmarks68Options = {}):
 /**
  * The photo a 300-W face belongs to: HELEN and AFW name the faces of one photo `<photo>_<n>` (n = 1, 2, …),
  * so the faces of one photo share a group and never straddle a split; LFPW's `image_0001` (four digits,
- * one face each) stays whole.
+ * one face each) stays whole. Exported for the tests only (the leading `_`).
  */
-export function photoOf(faceStem: string): string {
+export function _photoOf(faceStem: string): string {
   return faceStem.replace(/^(.*\d)_\d{1,2}$/, "$1");
 }
 
@@ -207,7 +207,7 @@ export function photoOf(faceStem: string): string {
  *
  * @throws DataError naming `file` (and the line) when the structure or a value is wrong.
  */
-export function parsePts(text: string, file: string): Float32Array {
+function parsePts(text: string, file: string): Float32Array {
   const lines = text.split(/\r?\n/).map((l, i) => ({ text: l.trim(), line: i + 1 })).filter((l) => l.text);
   let declared: number | undefined;
   let k = 0;

@@ -14,8 +14,21 @@
  */
 export type { CropSource, KeypointDataset } from "./types.ts";
 export * from "./dataset.ts";
-export * from "./kaggle_io.ts";
-export * from "./landmarks68_io.ts";
+export {
+  type KaggleLabels,
+  readKaggleCsv,
+  readKaggleLabels,
+  type ReadKaggleOptions,
+  writeKaggleCsv,
+  writeSubmission,
+} from "./kaggle_io.ts";
+export {
+  type Landmarks68Options,
+  type Landmarks68Split,
+  landmarks68ToKaggle15,
+  readLandmarks68Folder,
+  readPtsFolder,
+} from "./landmarks68_io.ts";
 export * from "./crop.ts";
 export * from "./crop_io.ts";
 export * from "./synthetic.ts";

@@ -144,7 +144,7 @@ export function formatDatasetSpec(spec: DatasetSpec): string {
 }
 
 /** The short name a part is reported under: the folder's or file's base name (`ytf68`, `afw`). */
-export function partLabel(spec: DatasetSpec): string {
+function partLabel(spec: DatasetSpec): string {
   switch (spec.kind) {
     case "synthetic":
       return "synthetic";

@@ -144,9 +144,9 @@ export interface FaceFit {
 
 /**
  * Least-squares fit `points ≈ centre + extent · MEAN_FACE` (NaN points skipped). Returns undefined with
- * fewer than 3 points or a degenerate fit (extent ≤ 0).
+ * fewer than 3 points or a degenerate fit (extent ≤ 0). Exported for the tests only (the leading `_`).
  */
-export function fitMeanFace(points: ArrayLike<number>): FaceFit | undefined {
+export function _fitMeanFace(points: ArrayLike<number>): FaceFit | undefined {
   let n = 0, kx = 0, ky = 0, rx = 0, ry = 0;
   for (let k = 0; k < NUM_KEYPOINTS; k++) {
     const x = points[2 * k], y = points[2 * k + 1];
@@ -176,7 +176,7 @@ export function fitMeanFace(points: ArrayLike<number>): FaceFit | undefined {
 }
 
 /** 30 coordinates as the named `[x, y]` pairs of a result. */
-export function keypointRecord(coords: ArrayLike<number>): Record<KeypointName, [number, number]> {
+function keypointRecord(coords: ArrayLike<number>): Record<KeypointName, [number, number]> {
   const out = {} as Record<KeypointName, [number, number]>;
   KEYPOINT_NAMES.forEach((name, k) => out[name] = [coords[2 * k], coords[2 * k + 1]]);
   return out;
@@ -342,7 +342,7 @@ export class FaceTracker<F> {
         );
         raw[2 * k] = x, raw[2 * k + 1] = y;
       }
-      const fit = fitMeanFace(raw);
+      const fit = _fitMeanFace(raw);
       const points = t.smoother.update(raw, time, fit?.extent ?? t.crop.size);
       const detected = i < detectedCount;
       const [mx, my] = centroid(raw); // the crop follows the unsmoothed points: no lag

@@ -15,5 +15,5 @@ export * from "./registry.ts";
 export * from "./normalise.ts";
 export * from "./keypoint_model.ts";
 export * from "./folder_io.ts";
-export { modelToArtifacts, replaceDir, resolveModelDir } from "./artifacts_io.ts";
+export { resolveModelDir } from "./artifacts_io.ts";
 export type { KeypointPredictor } from "./types.ts";

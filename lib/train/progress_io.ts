@@ -84,7 +84,7 @@ function timeLeft(start: TrainStartInfo, b: BatchInfo): number {
 }
 
 /** One line describing an epoch. */
-export function epochLine(r: EpochRecord, epochs: number): string {
+function epochLine(r: EpochRecord, epochs: number): string {
   return `epoch ${r.epoch}/${epochs}  loss ${r.loss.toExponential(3)}  train ${fmt(r.train_rmse_px)} px  ` +
     `val ${fmt(r.val_rmse_px)} px  NME ${fmt(r.val_nme, 4)}  lr ${r.lr.toExponential(1)}  ` +
     `${r.images_per_sec.toFixed(1)} img/s  ${formatDuration(r.seconds)}`;
@@ -210,7 +210,7 @@ function jupyter(): JupyterApi | undefined {
 }
 
 /** True inside a Deno Jupyter kernel. */
-export function inNotebook(): boolean {
+function inNotebook(): boolean {
   return jupyter() !== undefined;
 }
 

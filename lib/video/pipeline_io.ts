@@ -41,13 +41,13 @@ import { progressBar } from "../train/progress_io.ts";
 import { openVideoWriter, probeVideo, readVideoFrames } from "./ffmpeg_io.ts";
 
 /** RGB to 8-bit gray with sharp (libvips' "b-w"), exactly as `readGray` converts image files. */
-export async function rgbToGray(rgb: Uint8Array, width: number, height: number): Promise<RawImage> {
+async function rgbToGray(rgb: Uint8Array, width: number, height: number): Promise<RawImage> {
   const out = await sharp(rgb, { raw: { width, height, channels: 3 } }).toColourspace("b-w").raw().toBuffer();
   return { data: new Uint8Array(out.buffer, out.byteOffset, out.length), width, height };
 }
 
 /** Draws faces on an RGB frame (the same SVG overlay as `writeAnnotatedPng`) and returns the RGB bytes. */
-export async function annotateFrame(
+async function annotateFrame(
   rgb: Uint8Array,
   width: number,
   height: number,

@@ -74,7 +74,7 @@ function axis(title: string, extra: Record<string, unknown> = {}): Record<string
 }
 
 /** The x and y axes of the 96×96 face frame: pixel centres 0..95, y down, equal scale. */
-export function faceFrameAxes(): { xaxis: Record<string, unknown>; yaxis: Record<string, unknown> } {
+function faceFrameAxes(): { xaxis: Record<string, unknown>; yaxis: Record<string, unknown> } {
   const edge = [-0.5, IMAGE_SIZE - 0.5];
   return {
     xaxis: axis("x (px)", { range: edge, constrain: "domain" }),
