@@ -2,7 +2,8 @@
  * A small typed command-line parser (JSR's std/cli is unreachable here) and the shared error handling of
  * the commands: bad input prints one clear line and exits with code 2.
  *
- * Accepts `--name value`, `--name=value`, `--flag`, `--no-flag`, and `--help`.
+ * Accepts `--name value`, `--name=value`, `--flag`, `--no-flag`, and `--help`; with `{ positionals: true }`
+ * also plain arguments (file names, notebook names), collected in order in `_`, and `--` ends the options.
  *
  * @example
  * ```ts
@@ -12,6 +13,11 @@
  * });
  * args.epochs; // number
  * args.out; // string | undefined
+ *
+ * const files = parseArgs(["--json", "a.jpg", "--", "--odd.jpg"], {
+ *   json: { type: "boolean", description: "print JSON lines" },
+ * }, { positionals: true });
+ * files._; // ["a.jpg", "--odd.jpg"]
  * ```
  *
  * @module
@@ -38,21 +44,49 @@ export type ParsedArgs<S extends Record<string, OptionSpec>> =
   }
   & { help: boolean };
 
-/** Parses `argv` against `spec`; throws `UsageError` for an unknown option, a missing value or a bad number. */
-export function parseArgs<const S extends Record<string, OptionSpec>>(
+/** How `parseArgs` treats arguments that are not options. */
+export interface ParseOptions {
+  /** Collect plain arguments (and everything after `--`) in `_` instead of rejecting them. */
+  positionals?: boolean;
+}
+
+/** The plain arguments, present when `parseArgs` was called with `{ positionals: true }`. */
+export type Positionals<P extends ParseOptions> = P extends { positionals: true } ? { _: string[] } : unknown;
+
+/**
+ * Parses `argv` against `spec`; throws `UsageError` for an unknown option, a missing value, a bad number,
+ * or (without `positionals`) a plain argument.
+ */
+export function parseArgs<
+  const S extends Record<string, OptionSpec>,
+  const P extends ParseOptions = ParseOptions,
+>(
   argv: readonly string[],
   spec: S,
-): ParsedArgs<S> {
+  options?: P,
+): ParsedArgs<S> & Positionals<P> {
   const out: Record<string, unknown> = { help: false };
   for (const [name, o] of Object.entries(spec)) {
     out[name] = o.type === "boolean" ? (o.default ?? false) : o.default;
   }
+  const positionals: string[] = [];
+  if (options?.positionals) out._ = positionals;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--help" || arg === "-h") {
       out.help = true;
       continue;
     }
+    if (options?.positionals && arg === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (options?.positionals && !arg.startsWith("-")) {
+      positionals.push(arg);
+      continue;
+    }
+    // A single dash is a typo for an option (`-model`), not a file: a file named so goes after `--`.
+    if (/^-[^-]/.test(arg)) throw new UsageError(`unknown option ${arg} (options start with --; see --help)`);
     if (!arg.startsWith("--")) throw new UsageError(`unexpected argument "${arg}" (options start with --)`);
     let [name, value] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     const o = spec[name] as OptionSpec | undefined;
@@ -71,7 +105,9 @@ export function parseArgs<const S extends Record<string, OptionSpec>>(
     }
     if (value === undefined) {
       value = argv[++i];
-      if (value === undefined || value.startsWith("--")) throw new UsageError(`--${name} needs a value`);
+      if (value === undefined || value.startsWith("--")) {
+        throw new UsageError(`--${name} needs a value, got ${value === undefined ? "nothing" : value}`);
+      }
     }
     out[name] = o.type === "number" ? parseNumber(name, value, o) : parseString(name, value, o);
   }
@@ -80,7 +116,7 @@ export function parseArgs<const S extends Record<string, OptionSpec>>(
       throw new UsageError(`--${name} is required (see --help)`);
     }
   }
-  return out as ParsedArgs<S>;
+  return out as ParsedArgs<S> & Positionals<P>;
 }
 
 /** Plain decimal numbers only: `Number` also takes "0x10", "0b1", " 5 " and "1e3", which nobody means as a count. */
@@ -109,8 +145,13 @@ function parseString(name: string, text: string, o: Extract<OptionSpec, { type: 
   return text;
 }
 
-/** The help text: a usage line and one line per option. */
-export function usage(command: string, summary: string, spec: Record<string, OptionSpec>): string {
+/** The help text: a usage line (with the plain arguments' name, e.g. `FILES...`) and one line per option. */
+export function usage(
+  command: string,
+  summary: string,
+  spec: Record<string, OptionSpec>,
+  positionals?: string,
+): string {
   const rows = Object.entries(spec).map(([name, o]) => {
     const flag = o.type === "boolean" ? `--${name}` : `--${name} ${o.type === "number" ? "N" : "VALUE"}`;
     const extra = [
@@ -120,9 +161,8 @@ export function usage(command: string, summary: string, spec: Record<string, Opt
     ].filter(Boolean).join("; ");
     return `  ${flag.padEnd(26)} ${o.description}${extra ? ` (${extra})` : ""}`;
   });
-  return `${summary}\n\nusage: ${command} [options]\n\n${rows.join("\n")}\n  ${
-    "--help".padEnd(26)
-  } this text\n`;
+  const line = positionals ? `${command} [options] ${positionals}` : `${command} [options]`;
+  return `${summary}\n\nusage: ${line}\n\n${rows.join("\n")}\n  ${"--help".padEnd(26)} this text\n`;
 }
 
 /**

@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "../lib/core/atomic_io.ts";
 import { UsageError } from "../lib/core/errors.ts";
+import { parseArgs } from "./args.ts";
 import { fileExists } from "../lib/notebook.ts";
 import {
   editedByHand,
@@ -94,43 +95,36 @@ export function jupyterMissingMessage(python: string, detail = ""): string {
   ].join("\n");
 }
 
-function positiveNumber(flag: string, text: string | undefined): number {
-  const value = Number(text);
-  if (text === undefined || text.startsWith("--") || !Number.isFinite(value) || value < 0) {
-    throw new UsageError(`${flag} needs a number of seconds ≥ 0, got ${text ?? "nothing"}`);
-  }
-  return value;
-}
+/** The options of {@link USAGE}, for the shared parser. */
+const SPEC = {
+  quick: { type: "boolean", description: "small subset and 1-2 epochs (FKD_QUICK=1)" },
+  full: { type: "boolean", description: "all faces, every model trained until validation stops improving" },
+  "write-back": { type: "boolean", description: "also save the executed notebooks over notebooks/*.ipynb" },
+  force: { type: "boolean", description: "with --write-back: overwrite a notebook edited in Jupyter" },
+  import: { type: "boolean", description: "write the cells of notebooks/NAME.ipynb into notebooks/NAME.ts" },
+  grace: {
+    type: "number",
+    min: 0,
+    default: 0.5,
+    description: "seconds to wait for late output after each cell",
+  },
+  timeout: { type: "number", min: 0, description: "seconds a cell may run (0: no limit)" },
+} as const;
 
 /** Parses the task's arguments; throws {@link UsageError} on an unknown flag or a bad value. */
 export function parseNotebookArgs(argv: readonly string[]): NotebookArgs {
+  const parsed = parseArgs(argv, SPEC, { positionals: true });
+  const full = parsed.full;
   const args: NotebookArgs = {
-    quick: false,
-    writeBack: false,
-    force: false,
-    importEdits: false,
-    names: [],
-    grace: 0.5,
-    timeout: null,
-    help: false,
+    quick: parsed.quick,
+    writeBack: parsed["write-back"],
+    force: parsed.force,
+    importEdits: parsed.import,
+    names: parsed._,
+    grace: parsed.grace,
+    timeout: parsed.timeout ?? null,
+    help: parsed.help,
   };
-  let full = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [flag, inline] = arg.startsWith("--") && arg.includes("=")
-      ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
-      : [arg, undefined];
-    if (flag === "--quick") args.quick = true;
-    else if (flag === "--full") full = true;
-    else if (flag === "--write-back") args.writeBack = true;
-    else if (flag === "--force") args.force = true;
-    else if (flag === "--import") args.importEdits = true;
-    else if (flag === "--help" || flag === "-h") args.help = true;
-    else if (flag === "--grace") args.grace = positiveNumber(flag, inline ?? argv[++i]);
-    else if (flag === "--timeout") args.timeout = positiveNumber(flag, inline ?? argv[++i]);
-    else if (flag.startsWith("-")) throw new UsageError(`unknown option ${arg}\n\n${USAGE}`);
-    else args.names.push(arg);
-  }
   if (args.quick && full) throw new UsageError("--quick and --full exclude each other");
   if (args.force && !args.writeBack) throw new UsageError("--force only applies to --write-back");
   if (args.importEdits && (args.writeBack || args.quick || full)) {

@@ -122,26 +122,6 @@ const SPEC = {
   },
 } as const;
 
-/** Splits `argv` into options (for `parseArgs`) and positional inputs; `--` ends the options. */
-export function splitPositionals(argv: readonly string[]): { options: string[]; inputs: string[] } {
-  const options: string[] = [], inputs: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--") {
-      inputs.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith("--") && arg !== "-h") {
-      inputs.push(arg);
-      continue;
-    }
-    options.push(arg);
-    const o = (SPEC as Record<string, { type: string }>)[arg.slice(2)];
-    if (o && o.type !== "boolean" && i + 1 < argv.length) options.push(argv[++i]);
-  }
-  return { options, inputs };
-}
-
 /**
  * The files an input stands for: itself if it is a file (or does not exist: it fails later with its own
  * error line), else the image files directly inside the folder, sorted by name.
@@ -186,13 +166,11 @@ function outputPath(out: string, file: string, used: Set<string>, ext = ".png"):
 }
 
 async function main(): Promise<void> {
-  const { options, inputs } = splitPositionals(Deno.args);
-  const args = parseArgs(options, SPEC);
+  const args = parseArgs(Deno.args, SPEC, { positionals: true });
+  const inputs = args._;
   if (args.help) {
-    console.log(
-      usage("deno task predict", "Finds faces in photos and draws their predicted keypoints.", SPEC)
-        .replace("[options]", "[options] FILES_OR_FOLDERS..."),
-    );
+    const summary = "Finds faces in photos and draws their predicted keypoints.";
+    console.log(usage("deno task predict", summary, SPEC, "FILES_OR_FOLDERS..."));
     return;
   }
   if (inputs.length === 0) throw new UsageError("no input files or folders (see --help)");

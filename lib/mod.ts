@@ -20,7 +20,7 @@
  *
  * @example
  * ```ts
- * import { createModel, initBackend, loadDataset, train } from "./lib/mod.ts";
+ * import { initBackend, loadDataset, train } from "./mod.ts";
  * await initBackend();
  * const ds = await loadDataset("synthetic:500");
  * const result = await train(ds, { model: "lenet", epochs: 2 });

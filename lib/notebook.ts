@@ -8,6 +8,7 @@
  * ```ts
  * // first cell of notebooks/01_explore_data.ipynb
  * import { setupNotebook } from "./notebook.ts";
+ * import { missingKeypointsChart } from "./viz/figures.ts";
  * const nb = await setupNotebook("01");
  * nb; // shows the dataset it picked and why
  * // later cells

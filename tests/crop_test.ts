@@ -4,7 +4,7 @@ import sharp from "sharp";
 import { fromCropCoords, squareBoxAround, toCropCoords } from "../lib/data/crop.ts";
 import { cropToFace } from "../lib/data/crop_io.ts";
 import type { CropBox } from "../lib/core/box.ts";
-import { DataError } from "../lib/core/errors.ts";
+import { DataError, UsageError } from "../lib/core/errors.ts";
 import { readGray, readRgb, writeGrayPng, writeRgbPng } from "../lib/core/image_io.ts";
 
 /** A black `width × height` image with a bright square dot of side `2·half + 1` centred on (cx, cy). */
@@ -69,9 +69,9 @@ Deno.test("cropToFace: pixels outside the image are black, inside keep their val
 
 Deno.test("cropToFace: rejects a fractional box or a wrong-sized image", async () => {
   const gray = { data: new Uint8Array(100), width: 10, height: 10 };
-  await assertRejects(() => cropToFace(gray, { x: 0.5, y: 0, size: 10 }), RangeError);
-  await assertRejects(() => cropToFace(gray, { x: 0, y: 0, size: 0 }), RangeError);
-  await assertRejects(() => cropToFace({ ...gray, width: 11 }, { x: 0, y: 0, size: 10 }), RangeError);
+  await assertRejects(() => cropToFace(gray, { x: 0.5, y: 0, size: 10 }), UsageError);
+  await assertRejects(() => cropToFace(gray, { x: 0, y: 0, size: 0 }), UsageError);
+  await assertRejects(() => cropToFace({ ...gray, width: 11 }, { x: 0, y: 0, size: 10 }), UsageError);
 });
 
 Deno.test("toCropCoords / fromCropCoords: the documented formula, and each inverts the other", () => {
@@ -100,8 +100,8 @@ Deno.test("squareBoxAround: centred on the points' box, side max(w, h)·(1 + 2·
   assert(Math.abs(u - 47.5) <= 0.5 && Math.abs(v - 47.5) <= 0.5, `centre maps to (${u}, ${v})`);
   assertEquals(squareBoxAround(pts, 0).size, 100);
   assertEquals(squareBoxAround(new Float32Array([5, 5]), 0.25).size, 1);
-  assert.throws(() => squareBoxAround(new Float32Array([NaN, NaN]), 0.25), RangeError);
-  assert.throws(() => squareBoxAround(pts, -0.1), RangeError);
+  assert.throws(() => squareBoxAround(new Float32Array([NaN, NaN]), 0.25), UsageError);
+  assert.throws(() => squareBoxAround(pts, -0.1), UsageError);
 });
 
 Deno.test("image_io: gray and RGB PNGs round-trip exactly, atomically, into new folders", async () => {
@@ -123,7 +123,7 @@ Deno.test("image_io: gray and RGB PNGs round-trip exactly, atomically, into new 
     assertEquals(await readRgb(rgbPath), { data: rgb, width: 6, height: 4 });
     const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
     assertEquals(names, ["a", "rgb.png"]); // no temporary files left behind
-    await assertRejects(() => writeGrayPng(`${dir}/bad.png`, gray, 7, 4), RangeError);
+    await assertRejects(() => writeGrayPng(`${dir}/bad.png`, gray, 7, 4), UsageError);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -6,7 +6,7 @@ import { squareBoxAround, toCropCoords } from "../lib/data/crop.ts";
 import { assertDataset } from "../lib/data/dataset.ts";
 import { PIXELS } from "../lib/core/constants.ts";
 import { landmarks68ToKaggle15, readLandmarks68Folder, readPtsFolder } from "../lib/data/landmarks68_io.ts";
-import { DataError } from "../lib/core/errors.ts";
+import { DataError, UsageError } from "../lib/core/errors.ts";
 import { writeGrayPng } from "../lib/core/image_io.ts";
 
 const YTF68 = fileURLToPath(new URL("../../shared/data/ytf68", import.meta.url));
@@ -93,7 +93,7 @@ Deno.test("landmarks68ToKaggle15: hand-checked example", () => {
   p[2 * 43] = NaN;
   const kp2 = landmarks68ToKaggle15(p);
   assert(Number.isNaN(kp2[0]) && kp2[1] === 189 && kp2[2] === 38.5);
-  assert.throws(() => landmarks68ToKaggle15(new Float32Array(30)), RangeError);
+  assert.throws(() => landmarks68ToKaggle15(new Float32Array(30)), UsageError);
 });
 
 Deno.test("readLandmarks68Folder: a tiny Udacity-layout fixture", async () => {
@@ -230,6 +230,9 @@ Deno.test("readLandmarks68Folder: bad CSV rows and images are DataErrors naming 
       "Broken_00.jpg",
       "decode",
     );
+
+    await writeUdacityFixture(root, [good, ["A_B_00.png", new Float32Array(136).fill(NaN)]]);
+    await rejectsWithDataError(() => readLandmarks68Folder(root, "training"), csv, "row 3", "every landmark");
 
     await rejectsWithDataError(
       () => readLandmarks68Folder(root, "test"),

@@ -3,7 +3,7 @@ import { KEYPOINT_NAMES, NUM_COORDS } from "../lib/core/constants.ts";
 import { assertDataset } from "../lib/data/dataset.ts";
 import { PIXELS } from "../lib/core/constants.ts";
 import { CORE_KEYPOINTS, syntheticDataset } from "../lib/data/synthetic.ts";
-import { UsageError } from "../lib/core/errors.ts";
+import { DataError, UsageError } from "../lib/core/errors.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";
 
 const K = (name: typeof KEYPOINT_NAMES[number]) => KEYPOINT_NAMES.indexOf(name);
@@ -193,4 +193,19 @@ Deno.test("synthetic: bad options are usage errors", () => {
     () => syntheticDataset({ n: 5, missingRate: NaN }),
     (e) => e instanceof UsageError && e.message.includes("missingRate"),
   );
+});
+
+Deno.test("assertDataset: a broken dataset is a DataError naming the dataset and the face", () => {
+  const broken = (change: (ds: KeypointDataset) => void) => {
+    const ds = syntheticDataset({ n: 3, seed: 1 });
+    change(ds);
+    return () => assertDataset(ds);
+  };
+  const says = (text: string) => (e: unknown) => e instanceof DataError && e.message.includes(text);
+  assert.throws(broken((ds) => ds.images[2 * PIXELS + 5] = 1.5), says("face 2 has pixel value 1.5"));
+  assert.throws(
+    broken((ds) => (ds.keypoints[NUM_COORDS + 4] = NaN, ds.mask[NUM_COORDS + 4] = 1)),
+    says("face 1 mask disagrees with NaN at 4"),
+  );
+  assert.throws(broken((ds) => ds.ids = ["a"]), says("1 ids for 3 faces"));
 });

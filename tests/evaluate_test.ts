@@ -6,8 +6,9 @@ import { comparisonTable, evaluate, predictWithFlipTta } from "../lib/evaluate/m
 import { flipImages, flipKeypoints } from "../lib/core/flip.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
 import { runScript } from "./_cli.ts";
+import { DataError, UsageError } from "../lib/core/errors.ts";
 
-const throwsWith = (fn: () => unknown, cls: ErrorConstructor, text = "") =>
+const throwsWith = (fn: () => unknown, cls: new (...args: never[]) => Error, text = "") =>
   assert.throws(fn, (e: unknown) => e instanceof cls && e.message.includes(text));
 
 /** One face: keypoint j at (20 + 4j, 30 + 2j), but the outer eye corners (3 and 5) at (70, 40) and (30, 40). */
@@ -70,11 +71,11 @@ Deno.test("evaluate: a keypoint missing everywhere gives NaN, no faces give NaN 
 });
 
 Deno.test("evaluate: refuses mismatched lengths and NaN predictions of present points", () => {
-  throwsWith(() => evaluate(new Float32Array(30), new Float32Array(60)), RangeError, "equal length");
-  throwsWith(() => evaluate(new Float32Array(29), new Float32Array(29)), RangeError);
+  throwsWith(() => evaluate(new Float32Array(30), new Float32Array(60)), UsageError, "equal length");
+  throwsWith(() => evaluate(new Float32Array(29), new Float32Array(29)), UsageError);
   const pred = face();
   pred[4] = NaN;
-  throwsWith(() => evaluate(pred, face()), RangeError, "face 0, coordinate 4");
+  throwsWith(() => evaluate(pred, face()), DataError, "face 0, coordinate 4");
 });
 
 Deno.test("flipKeypoints mirrors x about 47.5, swaps left and right, and is its own inverse", () => {

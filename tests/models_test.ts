@@ -11,10 +11,10 @@ import {
   MODEL_NAMES,
   MODEL_PARAMS,
   normalise,
-  replaceDir,
   resolveModelDir,
   saveKeypointModel,
 } from "../lib/models/mod.ts";
+import { replaceDir } from "../lib/models/artifacts_io.ts";
 
 await tf.setBackend("cpu");
 

@@ -57,7 +57,7 @@ Deno.test("parseNotebookArgs: unknown options and bad numbers are usage errors",
     (e) => e instanceof UsageError && /got nothing/.test(e.message),
   );
   assert.throws(() => parseNotebookArgs(["--grace", "-1"]), UsageError);
-  assert.throws(() => parseNotebookArgs(["--timeout", "soon"]), /got soon/);
+  assert.throws(() => parseNotebookArgs(["--timeout", "soon"]), /got "soon"/);
   assert.throws(() => parseNotebookArgs(["--grace", "--quick"]), UsageError);
 });
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { UsageError } from "../lib/core/errors.ts";
 import { KEYPOINT_NAMES, NUM_COORDS } from "../lib/core/constants.ts";
 import type { KeypointDataset } from "../lib/data/types.ts";
 import {
@@ -130,7 +131,7 @@ Deno.test("learningCurves: losses on a log axis above the other metrics, validat
   assertEquals((fig.data[1].line as { dash: string }).dash, "solid");
   assertEquals((fig.layout.yaxis as { type: string }).type, "log");
   assertEquals((fig.layout.xaxis as { anchor: string }).anchor, "y2");
-  assertThrows(() => learningCurves([{ epoch: 1 }]), RangeError);
+  assertThrows(() => learningCurves([{ epoch: 1 }]), UsageError);
 });
 
 Deno.test("perKeypointRmseChart: grouped bars per model from arrays or records", () => {
@@ -143,7 +144,7 @@ Deno.test("perKeypointRmseChart: grouped bars per model from arrays or records",
   assertEquals(fig.data.map((t) => t.name), ["lenet", "resnet"]);
   assertEquals((fig.data[0].y as number[])[3], 3);
   assertEquals((fig.data[1].y as number[])[3], 1.5);
-  assertThrows(() => perKeypointRmseChart([{ name: "bad", per_keypoint_rmse_px: [1, 2] }]), RangeError);
+  assertThrows(() => perKeypointRmseChart([{ name: "bad", per_keypoint_rmse_px: [1, 2] }]), UsageError);
 });
 
 Deno.test("errorDistribution: histograms or boxes, NaN left out", () => {
@@ -160,7 +161,7 @@ Deno.test("barChart and keypointErrors", () => {
   const fig = barChart(["lenet", "resnet"], [243, 25], { title: "speed", yTitle: "img/s" });
   assertEquals(fig.data[0].y, [243, 25]);
   assertEquals(fig.layout.title!.text, "speed");
-  assertThrows(() => barChart(["a"], [1, 2]), RangeError);
+  assertThrows(() => barChart(["a"], [1, 2]), UsageError);
   const truth = new Float32Array(2 * NUM_COORDS).fill(10);
   truth[NUM_COORDS] = NaN;
   truth[NUM_COORDS + 1] = NaN;

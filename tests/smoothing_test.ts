@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { UsageError } from "../lib/core/errors.ts";
 import {
   createSmoother,
   exponentialSmoother,
@@ -28,8 +29,8 @@ Deno.test("ema: NaN passes through and keeps the state; a repeated time replaces
 });
 
 Deno.test("ema: alpha out of (0, 1] is refused", () => {
-  assert.throws(() => exponentialSmoother(0), RangeError);
-  assert.throws(() => exponentialSmoother(1.5), RangeError);
+  assert.throws(() => exponentialSmoother(0), UsageError);
+  assert.throws(() => exponentialSmoother(1.5), UsageError);
 });
 
 Deno.test("one-euro: removes jitter on a still point, follows a fast move with less lag than an equally smooth EMA", () => {
@@ -60,8 +61,8 @@ Deno.test("one-euro: a repeated time replaces the sample; parameters are checked
   const a = s.update([10], 0.1)[0];
   const b = s.update([10], 0.1)[0];
   assert.equal(a, b);
-  assert.throws(() => oneEuroSmoother({ minCutoff: 0 }), RangeError);
-  assert.throws(() => oneEuroSmoother({ beta: -1 }), RangeError);
+  assert.throws(() => oneEuroSmoother({ minCutoff: 0 }), UsageError);
+  assert.throws(() => oneEuroSmoother({ beta: -1 }), UsageError);
 });
 
 Deno.test("parseSmoothing: names, parameters and errors", () => {
@@ -78,7 +79,7 @@ Deno.test("parseSmoothing: names, parameters and errors", () => {
   for (const bad of ["ema:0", "ema:x", "one-euro:1", "kalman", "none:1"]) {
     assert.throws(
       () => parseSmoothing(bad),
-      (e: Error) => e instanceof RangeError && e.message.includes(bad),
+      (e: Error) => e instanceof UsageError && e.message.includes(bad),
     );
   }
   assert.deepEqual([...createSmoother({ kind: "none" }).update([1, NaN], 0)], [1, NaN]);

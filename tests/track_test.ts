@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { UsageError } from "../lib/core/errors.ts";
 import { IMAGE_SIZE, KEYPOINT_NAMES } from "../lib/core/constants.ts";
 import { toCropCoords } from "../lib/data/crop.ts";
 import { type CropBox } from "../lib/core/box.ts";
@@ -7,7 +8,13 @@ import type { Box } from "../lib/core/box.ts";
 import { readGray, readRgb } from "../lib/core/image_io.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
 import { cropBoxForDetection } from "../lib/data/crop.ts";
-import { FaceTracker, fitMeanFace, MEAN_FACE, meanFaceInCrop, meanFacePredictor } from "../lib/face/track.ts";
+import {
+  _fitMeanFace,
+  FaceTracker,
+  MEAN_FACE,
+  meanFaceInCrop,
+  meanFacePredictor,
+} from "../lib/face/track.ts";
 import { rgbToGrayBytes, shrinkCrop } from "../web/frame.ts";
 
 /** A synthetic frame: one face, given by its landmark-box centre and size, moving from frame to frame. */
@@ -69,15 +76,15 @@ function fakeHooks(garbageOn = new Set<number>()) {
 
 const frames: Frame[] = Array.from({ length: 12 }, (_, i) => ({ cx: 150 + 3 * i, cy: 120 + i, extent: 100 }));
 
-Deno.test("fitMeanFace: recovers centre and size of a scaled, shifted mean face with zero residual", () => {
-  const fit = fitMeanFace(truth({ cx: 200, cy: 150, extent: 80 }))!;
+Deno.test("_fitMeanFace: recovers centre and size of a scaled, shifted mean face with zero residual", () => {
+  const fit = _fitMeanFace(truth({ cx: 200, cy: 150, extent: 80 }))!;
   assert.ok(
     Math.abs(fit.cx - 200) < 1e-3 && Math.abs(fit.cy - 150) < 1e-3 && Math.abs(fit.extent - 80) < 1e-3,
   );
   assert.ok(fit.residual < 1e-6);
-  assert.equal(fitMeanFace([1, 2, 3, 4]), undefined); // fewer than 3 points
+  assert.equal(_fitMeanFace([1, 2, 3, 4]), undefined); // fewer than 3 points
   const scrambled = Float32Array.from({ length: 30 }, (_, k) => (k * 37) % 96);
-  assert.ok((fitMeanFace(scrambled)?.residual ?? Infinity) > 0.12, "a non-face does not fit");
+  assert.ok((_fitMeanFace(scrambled)?.residual ?? Infinity) > 0.12, "a non-face does not fit");
 });
 
 Deno.test("tracker: detectEvery 1 runs the detector on every frame; keypoints land on the face", async () => {
@@ -132,8 +139,8 @@ Deno.test("tracker: smoothing is applied per face; options are checked", async (
   const r = await tracker.process(frames[4], 1, 640, 480); // moved 12 px right
   const t0 = truth(frames[0]), t4 = truth(frames[4]);
   assert.ok(Math.abs(r.faces[0].keypoints.nose_tip[0] - (t0[20] + t4[20]) / 2) < 1e-2);
-  assert.throws(() => new FaceTracker(hooks, { detectEvery: 0 }), RangeError);
-  assert.throws(() => new FaceTracker(hooks, { smoothing: { kind: "ema", alpha: 2 } }), RangeError);
+  assert.throws(() => new FaceTracker(hooks, { detectEvery: 0 }), UsageError);
+  assert.throws(() => new FaceTracker(hooks, { smoothing: { kind: "ema", alpha: 2 } }), UsageError);
 });
 
 Deno.test("meanFacePredictor: the mean face in the crop, eyes above nose above mouth", async () => {
@@ -164,5 +171,5 @@ Deno.test("web/frame: gray within one level and shrunk crops within two (mean < 
     assert.ok(d <= 2.01, `${JSON.stringify(box)}: up to ${d} levels apart`);
     assert.ok(sum / a.length * 255 < 0.3, `${JSON.stringify(box)}: mean ${sum / a.length * 255}`);
   }
-  assert.throws(() => shrinkCrop(gray, { x: 0, y: 0, size: 96 }), RangeError);
+  assert.throws(() => shrinkCrop(gray, { x: 0, y: 0, size: 96 }), UsageError);
 });

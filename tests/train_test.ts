@@ -248,39 +248,6 @@ Deno.test("terminalProgress: one line per epoch off a TTY, redrawn \\r lines on 
   nb.onEpoch!(record, info);
 });
 
-Deno.test("parseArgs: typed values, --no-flag, --name=value, and UsageErrors", async () => {
-  const { parseArgs } = await import("../cli/args.ts");
-  const spec = {
-    model: { type: "string", choices: ["a", "b"], required: true, description: "" },
-    epochs: { type: "number", integer: true, min: 1, default: 30, description: "" },
-    augment: { type: "boolean", default: true, description: "" },
-    out: { type: "string", description: "" },
-  } as const;
-  const args = parseArgs(["--model", "b", "--epochs=3", "--no-augment"], spec);
-  assert.deepEqual(args, { help: false, model: "b", epochs: 3, augment: false, out: undefined });
-  const lr = { lr: { type: "number", description: "" } } as const;
-  assert.deepEqual([parseArgs(["--lr", "1e-3"], lr).lr, parseArgs(["--lr", "-.5"], lr).lr], [1e-3, -0.5]);
-  for (
-    const [argv, text] of [
-      [["--model", "c"], 'unknown value "c"'],
-      [["--model", "a", "--epochs", "0"], "out of range"],
-      [["--model", "a", "--epochs", "2.5"], "integer"],
-      [["--model", "a", "--epochs", "1e3"], "expects an integer, got 1e3"],
-      [["--model", "a", "--epochs", "0x10"], 'expects a number, got "0x10"'],
-      [["--model", "a", "--epochs", " 5"], 'expects a number, got " 5"'],
-      [["--model", "a", "--epochs", "Infinity"], "expects a number"],
-      [["--model", "a", "--epochs"], "needs a value"],
-      [["--model", "a", "--wat"], "unknown option --wat"],
-      [[], "--model is required"],
-    ] as const
-  ) {
-    assert.throws(
-      () => parseArgs(argv, spec),
-      (e: unknown) => e instanceof UsageError && e.message.includes(text),
-    );
-  }
-});
-
 const cli = async (script: string, ...args: string[]) => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", script, ...args],

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createFaceDetector } from "../lib/face/detect_io.ts";
-import { DataError } from "../lib/core/errors.ts";
+import { DataError, UsageError } from "../lib/core/errors.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
 import { meanFacePredictor } from "../lib/face/track.ts";
 import {
@@ -219,7 +219,7 @@ Deno.test({
       assert.match(frameJson(results[2]), /"error":"boom"/);
       await assert.rejects(
         () => predictVideoFile(video, detector, base, { smoothing: "kalman" }),
-        /smoothing "kalman"/,
+        (e: unknown) => e instanceof UsageError && /smoothing "kalman"/.test(e.message),
       );
       detector.close();
     } finally {

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { UsageError } from "../lib/core/errors.ts";
 import { IMAGE_SIZE } from "../lib/core/constants.ts";
 import type { CropBox } from "../lib/core/box.ts";
 
@@ -73,7 +74,7 @@ export function shrinkCrop(
 ): Float32Array {
   const { x, y, size } = box;
   if (!(size > IMAGE_SIZE) || ![x, y, size].every(Number.isInteger)) {
-    throw new RangeError(
+    throw new UsageError(
       `shrinkCrop: box ${JSON.stringify(box)} must be whole pixels with a side > ${IMAGE_SIZE}`,
     );
   }

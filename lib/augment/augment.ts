@@ -18,8 +18,10 @@
  * ```ts
  * import { compose, horizontalFlip, rotate, brightness } from "./augment.ts";
  * import { Rng } from "../core/rng.ts";
+ * import { syntheticDataset } from "../data/synthetic.ts";
+ * const { images, keypoints: points } = syntheticDataset({ n: 1, seed: 0 }); // one 96×96 face
  * const aug = compose([horizontalFlip({ p: 0.5 }), rotate({ p: 1, limit: 15 }), brightness({ limit: 0.1 })]);
- * const { image, keypoints } = aug.apply(face, points, new Rng(0)); // new arrays; inputs untouched
+ * const { image, keypoints } = aug.apply(images, points, new Rng(0)); // new arrays; inputs untouched
  * ```
  *
  * @module
@@ -55,11 +57,11 @@ export function composeAffine(outer: Affine, inner: Affine): Affine {
   return [a * p + b * s, a * q + b * t, a * r + b * u + c, d * p + e * s, d * q + e * t, d * r + e * u + f];
 }
 
-/** The inverse map; throws a `RangeError` for a singular matrix (e.g. scale 0). */
+/** The inverse map; throws a `UsageError` for a singular matrix (e.g. scale 0). */
 export function invertAffine(m: Affine): Affine {
   const [a, b, c, d, e, f] = m;
   const det = a * e - b * d;
-  if (!(Math.abs(det) > 1e-12)) throw new RangeError(`affine matrix [${m.join(", ")}] is not invertible`);
+  if (!(Math.abs(det) > 1e-12)) throw new UsageError(`affine matrix [${m.join(", ")}] is not invertible`);
   const ia = e / det, ib = -b / det, id = -d / det, ie = a / det;
   return [ia, ib, -(ia * c + ib * f), id, ie, -(id * c + ie * f)];
 }
@@ -800,7 +802,10 @@ export const AUGMENTATIONS = { default: defaultAugmentation, wild: wildAugmentat
  *
  * @example
  * ```ts
- * const batch = augmentBatch(defaultAugmentation(), xs, ys, 32, rng);
+ * import { Rng } from "../core/rng.ts";
+ * import { syntheticDataset } from "../data/synthetic.ts";
+ * const ds = syntheticDataset({ n: 32, seed: 0 });
+ * const batch = augmentBatch(defaultAugmentation(), ds.images, ds.keypoints, ds.n, new Rng(1));
  * ```
  */
 export function augmentBatch(

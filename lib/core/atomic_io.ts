@@ -16,7 +16,7 @@ function tempPath(path: string): string {
  *
  * @example
  * ```ts
- * await writeFileAtomic("outputs/metrics.json", JSON.stringify(metrics));
+ * await writeFileAtomic("outputs/metrics.json", JSON.stringify({ rmse_px: 2.1 }));
  * ```
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {

@@ -5,8 +5,11 @@
  *
  * @example
  * ```ts
- * import { flipKeypoints } from "./flip.ts";
- * const mirrored = flipKeypoints(keypoints, n); // its own inverse
+ * import { flipImages, flipKeypoints } from "./flip.ts";
+ * import { syntheticDataset } from "../data/synthetic.ts";
+ * const ds = syntheticDataset({ n: 4 });
+ * const mirrored = { images: flipImages(ds.images, ds.n), keypoints: flipKeypoints(ds.keypoints, ds.n) };
+ * flipKeypoints(mirrored.keypoints, ds.n); // its own inverse: ds.keypoints again
  * ```
  *
  * @module

@@ -19,7 +19,7 @@
  * @module
  */
 import sharp from "sharp";
-import { DataError } from "./errors.ts";
+import { DataError, UsageError } from "./errors.ts";
 import { writeFileAtomic } from "./atomic_io.ts";
 import type { RawImage } from "./image.ts";
 
@@ -135,10 +135,10 @@ async function encodePng(
   channels: 1 | 3,
 ): Promise<void> {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new RangeError(`${path}: image size ${width}×${height} is not a positive integer size`);
+    throw new UsageError(`${path}: image size ${width}×${height} is not a positive integer size`);
   }
   if (data.length !== width * height * channels) {
-    throw new RangeError(
+    throw new UsageError(
       `${path}: ${data.length} bytes for a ${width}×${height}×${channels} image (expected ${
         width * height * channels
       })`,

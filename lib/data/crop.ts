@@ -14,6 +14,8 @@
  * ```ts
  * import { squareBoxAround, toCropCoords } from "./crop.ts";
  * import { cropToFace } from "./crop_io.ts";
+ * import { readGray } from "../core/image_io.ts";
+ * const landmarks68 = new Float32Array(136).map((_, i) => 100 + (i % 2 ? 3 : 2) * (i >> 1)); // x0, y0, …
  * const box = squareBoxAround(landmarks68, 0.25);
  * const face = await cropToFace(await readGray("frame.jpg"), box); // Float32Array(9216) in [0, 1]
  * const [u, v] = toCropCoords(landmarks68[60], landmarks68[61], box);
@@ -57,14 +59,14 @@ export function pointBounds(
  *
  * @param points x, y pairs `[x0, y0, x1, y1, …]` in pixels; pairs with a NaN are ignored.
  * @param margin extra border as a fraction of the larger side, ≥ 0 (default {@link DEFAULT_CROP_MARGIN}).
- * @throws RangeError when no point is finite or the margin is negative or not a number.
+ * @throws {UsageError} when no point is finite or the margin is negative or not a number.
  */
 export function squareBoxAround(points: ArrayLike<number>, margin = DEFAULT_CROP_MARGIN): CropBox {
   if (!(margin >= 0) || !Number.isFinite(margin)) {
-    throw new RangeError(`squareBoxAround: margin must be a finite number ≥ 0, got ${margin}`);
+    throw new UsageError(`squareBoxAround: margin must be a finite number ≥ 0, got ${margin}`);
   }
   const { minX, minY, maxX, maxY } = pointBounds(points);
-  if (minX > maxX) throw new RangeError("squareBoxAround: no finite point to put a box around");
+  if (minX > maxX) throw new UsageError("squareBoxAround: no finite point to put a box around");
   const size = Math.max(1, Math.round(Math.max(maxX - minX, maxY - minY) * (1 + 2 * margin)));
   // The box's centre in pixel-centre coordinates is x + (size − 1) / 2.
   const x = Math.round((minX + maxX) / 2 - (size - 1) / 2);
@@ -148,12 +150,12 @@ export function fromCropCoords(u: number, v: number, box: CropBox): [number, num
  * enlarged bilinearly below, `9216` floats in [0, 1]. `cropToFace` (`crop_io.ts`) uses it for such boxes
  * and shrinks larger ones with sharp.
  *
- * @throws RangeError when the box is larger than 96, not whole pixels with a positive side, or the image's
+ * @throws {UsageError} when the box is larger than 96, not whole pixels with a positive side, or the image's
  * size is wrong.
  */
 export function enlargeToFace(gray: RawImage, box: CropBox): Float32Array {
   if (box.size > IMAGE_SIZE) {
-    throw new RangeError(`enlargeToFace: box ${JSON.stringify(box)} is larger than ${IMAGE_SIZE}`);
+    throw new UsageError(`enlargeToFace: box ${JSON.stringify(box)} is larger than ${IMAGE_SIZE}`);
   }
   const square = cutSquare(gray, box);
   if (box.size < IMAGE_SIZE) return enlargeBilinear(square, box.size);
@@ -165,15 +167,15 @@ export function enlargeToFace(gray: RawImage, box: CropBox): Float32Array {
 /**
  * The `size × size` bytes of the box, zero outside the image.
  *
- * @throws RangeError when the box is not whole pixels with a positive side, or the image's size is wrong.
+ * @throws {UsageError} when the box is not whole pixels with a positive side, or the image's size is wrong.
  */
 export function cutSquare(gray: RawImage, box: CropBox): Uint8Array {
   const { x, y, size } = box;
   if (![x, y, size].every(Number.isInteger) || size < 1) {
-    throw new RangeError(`cropToFace: box ${JSON.stringify(box)} must be whole pixels with a side ≥ 1`);
+    throw new UsageError(`cropToFace: box ${JSON.stringify(box)} must be whole pixels with a side ≥ 1`);
   }
   if (gray.data.length !== gray.width * gray.height) {
-    throw new RangeError(
+    throw new UsageError(
       `cropToFace: ${gray.data.length} bytes for a ${gray.width}×${gray.height} one-channel image`,
     );
   }

@@ -18,7 +18,7 @@ import { type RawImage } from "../core/image.ts";
  * within 0.05 px. Enlarging (side < 96) is bilinear interpolation ({@link enlargeToFace}): sharp 0.35 /
  * libvips 8.18 shifts enlarged images by half an output pixel, which would break the mapping of `crop.ts`.
  *
- * @throws RangeError when the box is not whole pixels with a positive side, or the image's size is wrong.
+ * @throws {UsageError} when the box is not whole pixels with a positive side, or the image's size is wrong.
  */
 export async function cropToFace(gray: RawImage, box: CropBox): Promise<Float32Array> {
   if (box.size <= IMAGE_SIZE) return enlargeToFace(gray, box);

@@ -4,7 +4,7 @@
  * @module
  */
 import { NUM_COORDS, PIXELS } from "../core/constants.ts";
-import { DataError, type DataLocation } from "../core/errors.ts";
+import { DataError, type DataLocation, UsageError } from "../core/errors.ts";
 import type { CropSource, KeypointDataset } from "./types.ts";
 
 /**
@@ -42,7 +42,7 @@ export function subset(ds: KeypointDataset, indices: ArrayLike<number>, name = d
   for (let k = 0; k < n; k++) {
     const i = indices[k];
     if (!Number.isInteger(i) || i < 0 || i >= ds.n) {
-      throw new RangeError(`subset: index ${i} is outside the dataset's ${ds.n} faces`);
+      throw new UsageError(`subset: index ${i} is outside the dataset's ${ds.n} faces`);
     }
     images.set(ds.images.subarray(i * PIXELS, (i + 1) * PIXELS), k * PIXELS);
     keypoints.set(ds.keypoints.subarray(i * NUM_COORDS, (i + 1) * NUM_COORDS), k * NUM_COORDS);
@@ -113,30 +113,30 @@ export function completeOnly(ds: KeypointDataset): KeypointDataset {
 
 /**
  * Checks the invariants of a dataset (array lengths, pixel range, mask agreeing with NaN) and throws a
- * `RangeError` naming the first face that breaks one.
+ * `DataError` naming the first face that breaks one.
  */
 export function assertDataset(ds: KeypointDataset): void {
   const where = `dataset ${ds.name}`;
   if (ds.images.length !== ds.n * PIXELS) {
-    throw new RangeError(
+    throw new DataError(
       `${where}: ${ds.images.length} pixels for ${ds.n} faces (expected ${ds.n * PIXELS})`,
     );
   }
   if (ds.keypoints.length !== ds.n * NUM_COORDS || ds.mask.length !== ds.n * NUM_COORDS) {
-    throw new RangeError(`${where}: keypoints/mask length does not match ${ds.n} faces × ${NUM_COORDS}`);
+    throw new DataError(`${where}: keypoints/mask length does not match ${ds.n} faces × ${NUM_COORDS}`);
   }
   for (const [key, arr] of [["ids", ds.ids], ["groups", ds.groups], ["sources", ds.sources]] as const) {
-    if (arr && arr.length !== ds.n) throw new RangeError(`${where}: ${arr.length} ${key} for ${ds.n} faces`);
+    if (arr && arr.length !== ds.n) throw new DataError(`${where}: ${arr.length} ${key} for ${ds.n} faces`);
   }
   for (let i = 0; i < ds.images.length; i++) {
     const v = ds.images[i];
     if (!(v >= 0 && v <= 1)) {
-      throw new RangeError(`${where}: face ${Math.floor(i / PIXELS)} has pixel value ${v} outside [0, 1]`);
+      throw new DataError(`${where}: face ${Math.floor(i / PIXELS)} has pixel value ${v} outside [0, 1]`);
     }
   }
   for (let i = 0; i < ds.keypoints.length; i++) {
     if (Number.isNaN(ds.keypoints[i]) !== (ds.mask[i] === 0)) {
-      throw new RangeError(
+      throw new DataError(
         `${where}: face ${Math.floor(i / NUM_COORDS)} mask disagrees with NaN at ${i % 30}`,
       );
     }

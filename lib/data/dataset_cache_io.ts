@@ -7,7 +7,9 @@
  *
  * @example
  * ```ts
- * const ds = await cachedLoad(["../shared/data/300w/afw"], { margin: 0.25 }, () => readPtsFolder(dir));
+ * import { readPtsFolder } from "./landmarks68_io.ts";
+ * const dir = "../shared/data/300w/afw";
+ * const ds = await cachedLoad([dir], { margin: 0.25 }, () => readPtsFolder(dir, { margin: 0.25 }));
  * ```
  *
  * @module

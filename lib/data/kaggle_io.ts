@@ -117,13 +117,14 @@ export async function readKaggleLabels(path: string): Promise<KaggleLabels> {
  *
  * @example
  * ```ts
+ * import { syntheticDataset } from "./synthetic.ts";
  * await writeKaggleCsv("outputs/synthetic.csv", syntheticDataset({ n: 100 }));
  * ```
  */
 export async function writeKaggleCsv(path: string, ds: KeypointDataset): Promise<void> {
   const coords = ds.n * NUM_COORDS;
   if (ds.images.length !== ds.n * PIXELS || ds.keypoints.length !== coords || ds.mask.length !== coords) {
-    throw new RangeError(
+    throw new DataError(
       `writeKaggleCsv: dataset ${ds.name} has ${ds.images.length} pixels, ${ds.keypoints.length} ` +
         `coordinates and ${ds.mask.length} mask entries for ${ds.n} faces`,
     );
@@ -136,7 +137,7 @@ export async function writeKaggleCsv(path: string, ds: KeypointDataset): Promise
       for (let c = 0; c < NUM_COORDS; c++) {
         const v = ds.keypoints[i * NUM_COORDS + c];
         // The mask is the truth about missingness; a masked-out value is written empty even if not NaN.
-        kp += (Number.isNaN(v) || ds.mask[i * NUM_COORDS + c] === 0 ? "" : float32String(v)) + ",";
+        kp += (Number.isNaN(v) || ds.mask[i * NUM_COORDS + c] === 0 ? "" : _float32String(v)) + ",";
       }
       await out.text(kp);
       await out.pixels(ds.images, i * PIXELS, ds.name, i);
@@ -158,8 +159,11 @@ export async function writeKaggleCsv(path: string, ds: KeypointDataset): Promise
  *
  * @example
  * ```ts
+ * import { loadKeypointModel } from "../models/folder_io.ts";
+ * const model = await loadKeypointModel("outputs/models/default");
  * const test = await readKaggleCsv("test.csv");
- * await writeSubmission("outputs/submission.csv", predict(test), test.ids!, "IdLookupTable.csv");
+ * const predicted = await model.predict(test.images, test.n);
+ * await writeSubmission("outputs/submission.csv", predicted, test.ids!, "IdLookupTable.csv");
  * ```
  */
 export async function writeSubmission(
@@ -218,7 +222,7 @@ export async function writeSubmission(
     if (Number.isNaN(v)) {
       throw new UsageError(`writeSubmission: prediction for ImageId ${imageId} ${feature} is NaN`);
     }
-    lines.push(`${fields[rowIdCol].trim()},${float32String(Math.fround(Math.min(96, Math.max(0, v))))}`);
+    lines.push(`${fields[rowIdCol].trim()},${_float32String(Math.fround(Math.min(96, Math.max(0, v))))}`);
   });
   await writeFileAtomicWith(path, async (out) => {
     await writeAll(out, new TextEncoder().encode(lines.join("\n") + "\n"));
@@ -227,9 +231,9 @@ export async function writeSubmission(
 
 /**
  * The shortest decimal text that reads back as the same float32 (e.g. `66.03356` rather than
- * `66.03356170654297`).
+ * `66.03356170654297`). Exported for the tests only (the leading `_`).
  */
-export function float32String(v: number): string {
+export function _float32String(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   for (let p = 1; p < 9; p++) {
     const s = v.toPrecision(p);
@@ -783,7 +787,7 @@ class ChunkWriter {
     for (let p = 0; p < PIXELS; p++) {
       const v = images[offset + p];
       if (!(v >= 0 && v <= 1)) {
-        throw new RangeError(
+        throw new DataError(
           `writeKaggleCsv: dataset ${name}, face ${face}: pixel ${p} is ${v}, not in [0, 1]`,
         );
       }

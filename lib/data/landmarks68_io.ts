@@ -17,7 +17,7 @@
 import { IBUG68_TO_KAGGLE15, KEYPOINT_NAMES, NUM_COORDS, NUM_LANDMARKS_68 } from "../core/constants.ts";
 import { DataError, UsageError } from "../core/errors.ts";
 import { readGray } from "../core/image_io.ts";
-import { DEFAULT_CROP_MARGIN, squareBoxAround, toCropCoords } from "./crop.ts";
+import { DEFAULT_CROP_MARGIN, pointBounds, squareBoxAround, toCropCoords } from "./crop.ts";
 import { cropToFace } from "./crop_io.ts";
 import { checkInFrame, maskFromKeypoints } from "./dataset.ts";
 import { PIXELS } from "../core/constants.ts";
@@ -53,13 +53,14 @@ interface FaceRecord {
  *
  * @example
  * ```ts
+ * const points68 = new Float32Array(136).map((_, i) => 100 + (i % 2 ? 3 : 2) * (i >> 1)); // x0, y0, …
  * const kp = landmarks68ToKaggle15(points68);
  * kp[20]; // nose_tip x = points68[60] (landmark 30)
  * ```
  */
 export function landmarks68ToKaggle15(points68: ArrayLike<number>): Float32Array {
   if (points68.length !== 2 * NUM_LANDMARKS_68) {
-    throw new RangeError(
+    throw new UsageError(
       `landmarks68ToKaggle15: expected ${2 * NUM_LANDMARKS_68} numbers, got ${points68.length}`,
     );
   }
@@ -184,7 +185,7 @@ export async function readPtsFolder(dir: string, opts: Landmarks68Options = {}):
       image: `${dir}/${image}`,
       landmarks,
       id: image,
-      group: photoOf(stem(ptsName)),
+      group: _photoOf(stem(ptsName)),
       file: ptsPath,
     });
   }
@@ -194,9 +195,9 @@ export async function readPtsFolder(dir: string, opts: Landmarks68Options = {}):
 /**
  * The photo a 300-W face belongs to: HELEN and AFW name the faces of one photo `<photo>_<n>` (n = 1, 2, …),
  * so the faces of one photo share a group and never straddle a split; LFPW's `image_0001` (four digits,
- * one face each) stays whole.
+ * one face each) stays whole. Exported for the tests only (the leading `_`).
  */
-export function photoOf(faceStem: string): string {
+export function _photoOf(faceStem: string): string {
   return faceStem.replace(/^(.*\d)_\d{1,2}$/, "$1");
 }
 
@@ -206,7 +207,7 @@ export function photoOf(faceStem: string): string {
  *
  * @throws DataError naming `file` (and the line) when the structure or a value is wrong.
  */
-export function parsePts(text: string, file: string): Float32Array {
+function parsePts(text: string, file: string): Float32Array {
   const lines = text.split(/\r?\n/).map((l, i) => ({ text: l.trim(), line: i + 1 })).filter((l) => l.text);
   let declared: number | undefined;
   let k = 0;
@@ -288,12 +289,11 @@ async function buildDataset(
         const side = j % 2 === 0 ? gray.width : gray.height;
         checkInFrame(v, side, larger, { ...where, column: landmarkColumn(j) });
       });
-      let box;
-      try {
-        box = squareBoxAround(r.landmarks, margin);
-      } catch {
+      const bounds = pointBounds(r.landmarks);
+      if (bounds.minX > bounds.maxX) {
         throw new DataError("every landmark is missing; cannot place a crop", where);
       }
+      const box = squareBoxAround(r.landmarks, margin);
       images.set(await cropToFace(gray, box), i * PIXELS);
       const kp = landmarks68ToKaggle15(r.landmarks);
       for (let k = 0; k < kp.length; k += 2) {

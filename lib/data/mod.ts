@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { describeDataset, groupSplit, loadDataset } from "./lib/data/mod.ts";
+ * import { describeDataset, groupSplit, loadDataset } from "./mod.ts";
  * const ds = await loadDataset("synthetic:1000");
  * const { train, validation } = groupSplit(ds, { validation: 0.2, seed: 0 });
  * console.log(describeDataset(train));
@@ -14,8 +14,21 @@
  */
 export type { CropSource, KeypointDataset } from "./types.ts";
 export * from "./dataset.ts";
-export * from "./kaggle_io.ts";
-export * from "./landmarks68_io.ts";
+export {
+  type KaggleLabels,
+  readKaggleCsv,
+  readKaggleLabels,
+  type ReadKaggleOptions,
+  writeKaggleCsv,
+  writeSubmission,
+} from "./kaggle_io.ts";
+export {
+  type Landmarks68Options,
+  type Landmarks68Split,
+  landmarks68ToKaggle15,
+  readLandmarks68Folder,
+  readPtsFolder,
+} from "./landmarks68_io.ts";
 export * from "./crop.ts";
 export * from "./crop_io.ts";
 export * from "./synthetic.ts";

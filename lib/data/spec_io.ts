@@ -144,7 +144,7 @@ export function formatDatasetSpec(spec: DatasetSpec): string {
 }
 
 /** The short name a part is reported under: the folder's or file's base name (`ytf68`, `afw`). */
-export function partLabel(spec: DatasetSpec): string {
+function partLabel(spec: DatasetSpec): string {
   switch (spec.kind) {
     case "synthetic":
       return "synthetic";
@@ -244,6 +244,7 @@ export async function loadDataset(
  *
  * @example
  * ```ts
+ * import { syntheticDataset } from "./synthetic.ts";
  * console.log(describeDataset(syntheticDataset({ n: 100 })));
  * // synthetic:100 (seed 0) [SYNTHETIC faces, not real photographs]
  * // 100 faces of 96×96; 36 complete (36.0%); 24 groups

@@ -6,6 +6,8 @@
  * @example
  * ```ts
  * import { groupSplit, randomSplit } from "./split.ts";
+ * import { loadDataset } from "./spec_io.ts";
+ * const ds = await loadDataset("synthetic:500");
  * const { train, validation } = ds.groups ? groupSplit(ds, { validation: 0.2, seed: 1 }) : randomSplit(ds);
  * ```
  *
@@ -35,6 +37,8 @@ export interface Split {
  *
  * @example
  * ```ts
+ * import { syntheticDataset } from "./synthetic.ts";
+ * const ds = syntheticDataset({ n: 100 });
  * const { train, validation } = randomSplit(ds, { validation: 0.1, seed: 3 });
  * ```
  * @throws {UsageError} when `validation` is outside [0, 1) or `seed` is not an integer.
@@ -55,6 +59,7 @@ export function randomSplit(ds: KeypointDataset, options: SplitOptions = {}): Sp
  *
  * @example
  * ```ts
+ * import { readLandmarks68Folder } from "./landmarks68_io.ts";
  * const ds = await readLandmarks68Folder("../shared/data/ytf68", "training");
  * const { train, validation } = groupSplit(ds, { validation: 0.2, seed: 0 });
  * ```

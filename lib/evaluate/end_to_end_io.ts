@@ -11,8 +11,12 @@
  *
  * @example
  * ```ts
+ * import { readLandmarks68Folder } from "../data/landmarks68_io.ts";
+ * import { createFaceDetector } from "../face/detect_io.ts";
+ * import { DEFAULT_MODEL_DIR, loadKeypointModel } from "../models/folder_io.ts";
  * const ds = await readLandmarks68Folder("../shared/data/ytf68", "test");
- * const report = await evaluateEndToEnd(await createFaceDetector(), await loadKeypointModel(dir), ds);
+ * const model = await loadKeypointModel(DEFAULT_MODEL_DIR);
+ * const report = await evaluateEndToEnd(await createFaceDetector(), model, ds);
  * // { n: 694, detected: …, nme: …, failure_rate_10: …, ms_per_image: … }
  * ```
  *

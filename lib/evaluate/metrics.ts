@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { DataError, UsageError } from "../core/errors.ts";
 import { KEYPOINT_NAMES, NUM_COORDS, NUM_KEYPOINTS, OUTER_EYE_CORNERS } from "../core/constants.ts";
 import { flipImages, flipKeypoints } from "../core/flip.ts";
 import type { KeypointPredictor } from "../models/types.ts";
@@ -35,13 +36,17 @@ export interface Metrics {
  *
  * @example
  * ```ts
+ * import { loadKeypointModel } from "../models/folder_io.ts";
+ * import { loadDataset } from "../data/spec_io.ts";
+ * const predictor = await loadKeypointModel("outputs/models/default");
+ * const ds = await loadDataset("synthetic:100");
  * const m = evaluate(await predictor.predict(ds.images, ds.n), ds.keypoints);
  * console.log(m.rmse_px.toFixed(2), m.nme);
  * ```
  */
 export function evaluate(pred: Float32Array, truth: Float32Array): Metrics {
   if (truth.length % NUM_COORDS !== 0 || pred.length !== truth.length) {
-    throw new RangeError(
+    throw new UsageError(
       `evaluate: expected n × ${NUM_COORDS} predictions and truths of equal length, got ${pred.length} and ${truth.length}`,
     );
   }
@@ -56,7 +61,7 @@ export function evaluate(pred: Float32Array, truth: Float32Array): Metrics {
       if (Number.isNaN(t)) continue;
       const p = pred[o + c];
       if (!Number.isFinite(p)) {
-        throw new RangeError(
+        throw new DataError(
           `evaluate: prediction ${p} for face ${f}, coordinate ${c} where the truth is ${t}`,
         );
       }
@@ -137,7 +142,11 @@ const fmt = (v: number, digits: number) => Number.isFinite(v) ? v.toFixed(digits
  *
  * @example
  * ```ts
- * console.log(comparisonTable([{ name: "lenet", metrics: m1 }, { name: "thesis-resnet", metrics: m2 }]));
+ * import { syntheticDataset } from "../data/synthetic.ts";
+ * const ds = syntheticDataset({ n: 10, missingRate: 0 });
+ * const exact = evaluate(ds.keypoints, ds.keypoints);
+ * const shifted = evaluate(ds.keypoints.map((v) => v + 1), ds.keypoints);
+ * console.log(comparisonTable([{ name: "exact", metrics: exact }, { name: "shifted", metrics: shifted }]));
  * ```
  */
 export function comparisonTable(results: { name: string; metrics: Metrics }[]): string {

@@ -7,8 +7,10 @@
  *
  * @example
  * ```ts
+ * import { createCascadeDetector } from "./cascades_io.ts";
+ * import { readGray } from "../core/image_io.ts";
  * const cached = await cachedDetector(await createCascadeDetector(), "chain");
- * const boxes = await cached.detectAsync(gray);
+ * const boxes = await cached.detectAsync(await readGray("data/portraits/astronaut.png"));
  * await cached.save();
  * ```
  *

@@ -10,12 +10,14 @@
  * @example
  * ```ts
  * import { cropBoxFromKeypoints, framingOf } from "./framing.ts";
+ * const keypoints15InPhotoPixels = new Float32Array(30).map((_, i) => 200 + (i % 2 ? 2 : 3) * (i >> 1));
  * const box = cropBoxFromKeypoints(keypoints15InPhotoPixels);
  * const f = framingOf(box, { x: 10, y: 20, size: 120 }); // { scale, dx, dy }
  * ```
  *
  * @module
  */
+import { UsageError } from "../core/errors.ts";
 import { DEFAULT_CROP_MARGIN, pointBounds } from "../data/crop.ts";
 
 /** A square crop: top-left corner and side in image pixels (the same shape as `CropBox`). */
@@ -90,11 +92,11 @@ export const KEYPOINTS15_TO_LANDMARK_BOX = { extent: 1.313, shiftX: 0, shiftY: 0
  * The square crop framed like a training crop (landmark box plus `margin` on each side) for a face whose 15
  * keypoints are `points` (`[x0, y0, …]` in image pixels, NaN pairs skipped), e.g. a first prediction.
  *
- * @throws RangeError when no keypoint is finite.
+ * @throws {UsageError} when no keypoint is finite.
  */
 export function cropBoxFromKeypoints(points: ArrayLike<number>, margin = DEFAULT_CROP_MARGIN): SquareBox {
   const { minX, minY, maxX, maxY } = pointBounds(points);
-  if (minX > maxX) throw new RangeError("cropBoxFromKeypoints: no finite keypoint to frame");
+  if (minX > maxX) throw new UsageError("cropBoxFromKeypoints: no finite keypoint to frame");
   const side15 = Math.max(maxX - minX, maxY - minY);
   const { extent, shiftX, shiftY } = KEYPOINTS15_TO_LANDMARK_BOX;
   const size = Math.max(1, Math.round(extent * side15 * (1 + 2 * margin)));

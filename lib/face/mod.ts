@@ -9,5 +9,14 @@ export * from "./types.ts";
 export * from "./detect.ts";
 export * from "./detect_io.ts";
 export * from "./predict_io.ts";
-export * from "./track.ts";
+export {
+  FaceTracker,
+  MEAN_FACE,
+  meanFaceInCrop,
+  meanFacePredictor,
+  type TrackedFace,
+  type TrackedFrame,
+  type TrackerHooks,
+  type TrackerOptions,
+} from "./track.ts";
 export * from "./smoothing.ts";

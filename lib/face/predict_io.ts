@@ -13,10 +13,11 @@
  * @example
  * ```ts
  * import { createFaceDetector } from "./detect_io.ts";
- * import { loadKeypointModel } from "../models/mod.ts";
+ * import { DEFAULT_MODEL_DIR, loadKeypointModel } from "../models/mod.ts";
  * import { predictImageFile } from "./predict_io.ts";
  *
- * const result = await predictImageFile("photo.jpg", await createFaceDetector(), await loadKeypointModel(dir));
+ * const model = await loadKeypointModel(DEFAULT_MODEL_DIR);
+ * const result = await predictImageFile("photo.jpg", await createFaceDetector(), model);
  * result.faces[0].keypoints.nose_tip; // [x, y] in photo pixels
  * ```
  *
@@ -168,6 +169,10 @@ export function annotationsFor(result: PredictionResult): AnnotatedFace[] {
  *
  * @example
  * ```ts
+ * import { createFaceDetector } from "./detect_io.ts";
+ * import { DEFAULT_MODEL_DIR, loadKeypointModel } from "../models/folder_io.ts";
+ * const model = await loadKeypointModel(DEFAULT_MODEL_DIR);
+ * const result = await predictImageFile("data/portraits/astronaut.png", await createFaceDetector(), model);
  * await annotateResult(result, "outputs/predictions/astronaut.png", { labels: true });
  * ```
  */

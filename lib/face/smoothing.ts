@@ -10,9 +10,11 @@
  *
  * @example
  * ```ts
- * import { createSmoother } from "./smoothing.ts";
+ * import { createSmoother, parseSmoothing } from "./smoothing.ts";
  *
  * const smoother = createSmoother(parseSmoothing("one-euro"));
+ * const faceWidth = 120; // pixels: the filter's speed threshold scales with the face
+ * const frames = [0, 1, 2].map((i) => ({ time: i / 30, keypoints: new Float32Array(30).fill(100 + i) }));
  * for (const frame of frames) {
  *   const smooth = smoother.update(frame.keypoints, frame.time, faceWidth); // Float32Array(30)
  * }
@@ -20,6 +22,7 @@
  *
  * @module
  */
+import { UsageError } from "../core/errors.ts";
 
 /** A filter over a fixed-length vector of numbers, fed one sample per frame. */
 export interface Smoother {
@@ -51,7 +54,7 @@ export const EMA_DEFAULT_ALPHA = 0.5;
  */
 export function exponentialSmoother(alpha: number = EMA_DEFAULT_ALPHA): Smoother {
   if (!(alpha > 0 && alpha <= 1)) {
-    throw new RangeError(`exponential smoothing: alpha must be in (0, 1], got ${alpha}`);
+    throw new UsageError(`exponential smoothing: alpha must be in (0, 1], got ${alpha}`);
   }
   let state: Float32Array | undefined, before: Float32Array | undefined, lastTime = NaN;
   return {
@@ -95,7 +98,7 @@ export function oneEuroSmoother(
 ): Smoother {
   const { minCutoff, beta, dCutoff } = { ...ONE_EURO_DEFAULTS, ...opts };
   if (!(minCutoff > 0) || !(dCutoff > 0) || !(beta >= 0)) {
-    throw new RangeError(
+    throw new UsageError(
       `one-euro: minCutoff and dCutoff must be > 0 and beta ≥ 0, got ${minCutoff}, ${dCutoff}, ${beta}`,
     );
   }
@@ -161,13 +164,13 @@ export function createSmoother(spec: SmoothingSpec): Smoother {
  * parseSmoothing("ema:0.3"); // { kind: "ema", alpha: 0.3 }
  * parseSmoothing("one-euro:0.5,2"); // { kind: "one-euro", minCutoff: 0.5, beta: 2, dCutoff: 1 }
  * ```
- * @throws RangeError naming the text when it is none of these.
+ * @throws {UsageError} naming the text when it is none of these.
  */
 export function parseSmoothing(text: string): SmoothingSpec {
   const [kind, params = ""] = text.trim().toLowerCase().split(":", 2);
   const nums = params === "" ? [] : params.split(",").map((s) => Number(s));
   const bad = () =>
-    new RangeError(
+    new UsageError(
       `smoothing "${text}": expected none, ema[:ALPHA], or one-euro[:MINCUTOFF,BETA[,DCUTOFF]] ` +
         "with ALPHA in (0, 1], cut-offs > 0, BETA ≥ 0",
     );

@@ -16,7 +16,15 @@
  * @example
  * ```ts
  * import { FaceTracker } from "./track.ts";
- * const tracker = new FaceTracker({
+ * import { createFaceDetector } from "./detect_io.ts";
+ * import { cropToFace } from "../data/crop_io.ts";
+ * import { readGray } from "../core/image_io.ts";
+ * import type { RawImage } from "../core/image.ts";
+ * import { DEFAULT_MODEL_DIR, loadKeypointModel } from "../models/folder_io.ts";
+ * const detector = await createFaceDetector();
+ * const predictor = await loadKeypointModel(DEFAULT_MODEL_DIR);
+ * const frames = [await readGray("frame0.png"), await readGray("frame1.png")], fps = 30;
+ * const tracker = new FaceTracker<RawImage>({
  *   detect: (frame) => detector.detect(frame),
  *   crop: (frame, box) => cropToFace(frame, box),
  *   predictor,
@@ -29,6 +37,7 @@
  * @module
  */
 
+import { UsageError } from "../core/errors.ts";
 import {
   IMAGE_SIZE,
   KEYPOINT_NAMES,
@@ -135,9 +144,9 @@ export interface FaceFit {
 
 /**
  * Least-squares fit `points ≈ centre + extent · MEAN_FACE` (NaN points skipped). Returns undefined with
- * fewer than 3 points or a degenerate fit (extent ≤ 0).
+ * fewer than 3 points or a degenerate fit (extent ≤ 0). Exported for the tests only (the leading `_`).
  */
-export function fitMeanFace(points: ArrayLike<number>): FaceFit | undefined {
+export function _fitMeanFace(points: ArrayLike<number>): FaceFit | undefined {
   let n = 0, kx = 0, ky = 0, rx = 0, ry = 0;
   for (let k = 0; k < NUM_KEYPOINTS; k++) {
     const x = points[2 * k], y = points[2 * k + 1];
@@ -167,7 +176,7 @@ export function fitMeanFace(points: ArrayLike<number>): FaceFit | undefined {
 }
 
 /** 30 coordinates as the named `[x, y]` pairs of a result. */
-export function keypointRecord(coords: ArrayLike<number>): Record<KeypointName, [number, number]> {
+function keypointRecord(coords: ArrayLike<number>): Record<KeypointName, [number, number]> {
   const out = {} as Record<KeypointName, [number, number]>;
   KEYPOINT_NAMES.forEach((name, k) => out[name] = [coords[2 * k], coords[2 * k + 1]]);
   return out;
@@ -225,14 +234,14 @@ export class FaceTracker<F> {
       maxFaces: opts.maxFaces ?? 8,
     };
     if (!Number.isInteger(o.detectEvery) || o.detectEvery < 1) {
-      throw new RangeError(`detectEvery must be an integer ≥ 1, got ${o.detectEvery}`);
+      throw new UsageError(`detectEvery must be an integer ≥ 1, got ${o.detectEvery}`);
     }
     if (!(o.margin >= 0) || !Number.isFinite(o.margin)) {
-      throw new RangeError(`margin must be ≥ 0, got ${o.margin}`);
+      throw new UsageError(`margin must be ≥ 0, got ${o.margin}`);
     }
-    if (!(o.maxResidual > 0)) throw new RangeError(`maxResidual must be > 0, got ${o.maxResidual}`);
+    if (!(o.maxResidual > 0)) throw new UsageError(`maxResidual must be > 0, got ${o.maxResidual}`);
     if (!Number.isInteger(o.maxFaces) || o.maxFaces < 1) {
-      throw new RangeError(`maxFaces must be an integer ≥ 1, got ${o.maxFaces}`);
+      throw new UsageError(`maxFaces must be an integer ≥ 1, got ${o.maxFaces}`);
     }
     createSmoother(o.smoothing); // checks the spec now rather than on the first face
     this.options = o;
@@ -333,7 +342,7 @@ export class FaceTracker<F> {
         );
         raw[2 * k] = x, raw[2 * k + 1] = y;
       }
-      const fit = fitMeanFace(raw);
+      const fit = _fitMeanFace(raw);
       const points = t.smoother.update(raw, time, fit?.extent ?? t.crop.size);
       const detected = i < detectedCount;
       const [mx, my] = centroid(raw); // the crop follows the unsmoothed points: no lag
@@ -386,7 +395,7 @@ export function meanFacePredictor(margin: number = DEFAULT_CROP_MARGIN): Keypoin
     name: "mean-face",
     predict(images: Float32Array, n: number): Promise<Float32Array> {
       if (images.length !== n * IMAGE_SIZE * IMAGE_SIZE) {
-        return Promise.reject(new RangeError(`predict: ${images.length} pixels for ${n} faces`));
+        return Promise.reject(new UsageError(`predict: ${images.length} pixels for ${n} faces`));
       }
       const out = new Float32Array(n * NUM_COORDS);
       for (let i = 0; i < n; i++) out.set(face, i * NUM_COORDS);

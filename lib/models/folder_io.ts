@@ -41,6 +41,9 @@ export async function writeModelFolder(
  *
  * @example
  * ```ts
+ * import { makeMetadata } from "./keypoint_model.ts";
+ * import { createModel } from "./registry.ts";
+ * const model = createModel("lenet", { seed: 0 });
  * await saveKeypointModel("outputs/models/lenet", model, makeMetadata("lenet", model));
  * ```
  */
@@ -72,6 +75,8 @@ export async function readMetadata(dir: string): Promise<ModelMetadata> {
  *
  * @example
  * ```ts
+ * import { syntheticDataset } from "../data/synthetic.ts";
+ * const ds = syntheticDataset({ n: 8 });
  * const kp = await loadKeypointModel("outputs/models/lenet");
  * const px = await kp.predict(ds.images, ds.n); // n × 30 pixels
  * ```

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { UsageError } from "../core/errors.ts";
 import * as tf from "@tensorflow/tfjs";
 import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS } from "../core/constants.ts";
 import { PIXELS } from "../core/constants.ts";
@@ -63,7 +64,7 @@ export function modelPredictor(model: tf.LayersModel, name: string, batchSize = 
     name,
     async predict(images: Float32Array, n: number): Promise<Float32Array> {
       if (images.length !== n * PIXELS) {
-        throw new RangeError(`predict: ${images.length} pixels for ${n} faces (expected ${n * PIXELS})`);
+        throw new UsageError(`predict: ${images.length} pixels for ${n} faces (expected ${n * PIXELS})`);
       }
       const out = new Float32Array(n * NUM_COORDS);
       for (let start = 0; start < n; start += batchSize) {

@@ -4,8 +4,9 @@
  *
  * @example
  * ```ts
- * import { createModel, loadKeypointModel } from "./lib/models/mod.ts";
- * const model = createModel("lenet", { seed: 0 });
+ * import { createModel, DEFAULT_MODEL_DIR, loadKeypointModel } from "./mod.ts";
+ * const model = createModel("lenet", { seed: 0 }); // a fresh tf.LayersModel
+ * const trained = await loadKeypointModel(DEFAULT_MODEL_DIR); // a saved one, predicting in pixels
  * ```
  *
  * @module
@@ -14,5 +15,5 @@ export * from "./registry.ts";
 export * from "./normalise.ts";
 export * from "./keypoint_model.ts";
 export * from "./folder_io.ts";
-export { modelToArtifacts, replaceDir, resolveModelDir } from "./artifacts_io.ts";
+export { resolveModelDir } from "./artifacts_io.ts";
 export type { KeypointPredictor } from "./types.ts";

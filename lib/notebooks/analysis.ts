@@ -6,7 +6,11 @@
  *
  * @example
  * ```ts
- * const { best, worst } = bestAndWorst(keypointErrors(pred, truth, n).perFace, 6);
+ * import { keypointErrors } from "../viz/figures.ts";
+ * import { syntheticDataset } from "../data/synthetic.ts";
+ * const truth = syntheticDataset({ n: 20 });
+ * const pred = truth.keypoints.map((v, i) => v + (i % 7) / 3); // stand-in predictions
+ * const { best, worst } = bestAndWorst(keypointErrors(pred, truth.keypoints, truth.n).perFace, 6);
  * ```
  *
  * @module

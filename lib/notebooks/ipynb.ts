@@ -9,6 +9,7 @@
  *
  * @example
  * ```ts
+ * import { parsePercent } from "./percent.ts";
  * const text = "// %% [markdown]\n// # Title\n\n// %%\n1 + 1;\n";
  * const nb = buildNotebook(parsePercent(text, "notebooks/00_demo.ts"), "notebooks/00_demo.ts");
  * nb.cells.length; // 3: the header cell, the title, the code

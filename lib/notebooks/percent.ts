@@ -1,8 +1,8 @@
 /**
  * Notebook sources as TypeScript text in jupytext's "percent" format, so that `deno fmt`, `deno lint` and
- * `deno check` read them like any module:
+ * `deno check` read them like any module. A source in `notebooks/` (so not type-checked from here):
  *
- * ```ts
+ * ```ts ignore
  * // %% [markdown]
  * // # 1 · Exploring the data
  * //

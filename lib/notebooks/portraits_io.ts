@@ -4,6 +4,10 @@
  *
  * @example
  * ```ts
+ * import { createFaceDetector } from "../face/detect_io.ts";
+ * import { loadKeypointModel } from "../models/folder_io.ts";
+ * const detector = await createFaceDetector();
+ * const models = [await loadKeypointModel("outputs/models/lenet")];
  * const shown = await portraitFigures(listPortraits("data/portraits"), detector, models, "outputs/figures/05");
  * shown[0].files; // [".../05_portrait_astronaut.png", "..._haar_boxes.png", "..._keypoints_lenet.png"]
  * ```

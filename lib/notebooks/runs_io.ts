@@ -6,8 +6,12 @@
  *
  * @example
  * ```ts
- * const validation = validationSplitOf(ds, model.metadata);
+ * import { loadDataset } from "../data/spec_io.ts";
+ * import { loadKeypointModel } from "../models/folder_io.ts";
+ * const ds = await loadDataset("synthetic:500");
  * const result = await trainInRunFolder(ds, { model: "lenet", out: "outputs/models/notebooks/x/lenet" });
+ * const model = await loadKeypointModel("outputs/models/notebooks/x/lenet");
+ * const validation = validationSplitOf(ds, model.metadata); // the faces that run held out
  * ```
  *
  * @module

@@ -84,7 +84,7 @@ function timeLeft(start: TrainStartInfo, b: BatchInfo): number {
 }
 
 /** One line describing an epoch. */
-export function epochLine(r: EpochRecord, epochs: number): string {
+function epochLine(r: EpochRecord, epochs: number): string {
   return `epoch ${r.epoch}/${epochs}  loss ${r.loss.toExponential(3)}  train ${fmt(r.train_rmse_px)} px  ` +
     `val ${fmt(r.val_rmse_px)} px  NME ${fmt(r.val_nme, 4)}  lr ${r.lr.toExponential(1)}  ` +
     `${r.images_per_sec.toFixed(1)} img/s  ${formatDuration(r.seconds)}`;
@@ -97,7 +97,9 @@ export function epochLine(r: EpochRecord, epochs: number): string {
  *
  * @example
  * ```ts
- * await train(data, { model: "lenet" }, terminalProgress());
+ * import { train } from "./train_io.ts";
+ * import { syntheticDataset } from "../data/synthetic.ts";
+ * await train(syntheticDataset({ n: 200 }), { model: "lenet" }, terminalProgress());
  * ```
  */
 export function terminalProgress(
@@ -208,7 +210,7 @@ function jupyter(): JupyterApi | undefined {
 }
 
 /** True inside a Deno Jupyter kernel. */
-export function inNotebook(): boolean {
+function inNotebook(): boolean {
   return jupyter() !== undefined;
 }
 
@@ -222,7 +224,10 @@ const escapeHtml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;")
  * @example
  * ```ts
  * // in a notebook cell
- * const result = await train(data, { model: "lenet", epochs: 5 }, notebookProgress());
+ * import { train } from "./train_io.ts";
+ * import { syntheticDataset } from "../data/synthetic.ts";
+ * const ds = syntheticDataset({ n: 200 });
+ * const result = await train(ds, { model: "lenet", epochs: 5 }, notebookProgress());
  * ```
  */
 export function notebookProgress(): TrainProgress {

@@ -100,6 +100,11 @@ export interface TrainStepOptions {
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { createModel } from "../models/registry.ts";
+ * const model = createModel("lenet", { seed: 0 });
+ * const x = tf.zeros([32, 96, 96, 1]) as tf.Tensor4D, y = tf.zeros([32, 30]) as tf.Tensor2D;
+ * const mask = tf.ones([32, 30]) as tf.Tensor2D; // every coordinate present
  * const loss = trainStep(model, tf.train.adam(1e-3), { x, y, mask }, { microBatch: 8 });
  * ```
  */
@@ -279,8 +284,13 @@ export interface MicroBatchPlan {
  * @throws Error when even one image would not fit, saying why and what to change.
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { createModel } from "../models/registry.ts";
+ * const model = createModel("resnet50", { seed: 0 });
+ * const x = tf.zeros([32, 96, 96, 1]) as tf.Tensor4D, y = tf.zeros([32, 30]) as tf.Tensor2D;
+ * const batch: StepBatch = { x, y, mask: tf.ones([32, 30]) as tf.Tensor2D };
  * const { microBatch } = pickMicroBatch(model, 32); // ResNet-50 on wasm → 8
- * trainStep(model, optimizer, batch, { microBatch });
+ * trainStep(model, tf.train.adam(1e-3), batch, { microBatch });
  * ```
  */
 export function pickMicroBatch(

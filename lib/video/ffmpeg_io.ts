@@ -50,12 +50,12 @@ export function isVideoFile(path: string): boolean {
 }
 
 /** The FFmpeg binary: `$FKD_FFMPEG`, else `ffmpeg` on the PATH. */
-export function ffmpegPath(): string {
+function ffmpegPath(): string {
   return Deno.env.get("FKD_FFMPEG") || "ffmpeg";
 }
 
 /** The ffprobe binary: `$FKD_FFPROBE`, else `ffprobe` on the PATH. */
-export function ffprobePath(): string {
+function ffprobePath(): string {
   return Deno.env.get("FKD_FFPROBE") || "ffprobe";
 }
 
@@ -258,7 +258,7 @@ export async function* readVideoFrames(path: string, info?: VideoInfo): AsyncGen
 }
 
 /** Codec choices for {@link openVideoWriter}, in order of preference. */
-export const VIDEO_ENCODERS = [
+const VIDEO_ENCODERS = [
   {
     encoder: "libx264",
     format: "mp4",
@@ -280,7 +280,7 @@ export type VideoEncoder = typeof VIDEO_ENCODERS[number];
 let encoderChoice: Promise<VideoEncoder> | undefined;
 
 /** The first of {@link VIDEO_ENCODERS} that this FFmpeg has (asked once per process). */
-export function pickVideoEncoder(): Promise<VideoEncoder> {
+function pickVideoEncoder(): Promise<VideoEncoder> {
   encoderChoice ??= (async () => {
     const { code, stdout } = await run(ffmpegPath(), ["-hide_banner", "-encoders"]);
     if (code !== 0) throw new Error(`${ffmpegPath()} -encoders failed: ${INSTALL_HINT}`);

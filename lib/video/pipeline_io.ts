@@ -9,10 +9,11 @@
  * @example
  * ```ts
  * import { createFaceDetector } from "../face/detect_io.ts";
- * import { loadKeypointModel } from "../models/mod.ts";
+ * import { DEFAULT_MODEL_DIR, loadKeypointModel } from "../models/mod.ts";
  * import { frameJson, predictVideoFile } from "./pipeline_io.ts";
  *
- * const summary = await predictVideoFile("clip.mp4", await createFaceDetector(), await loadKeypointModel(dir), {
+ * const model = await loadKeypointModel(DEFAULT_MODEL_DIR);
+ * const summary = await predictVideoFile("clip.mp4", await createFaceDetector(), model, {
  *   out: "outputs/predictions/clip.mp4",
  *   detectEvery: 10,
  *   smoothing: "one-euro",
@@ -40,13 +41,13 @@ import { progressBar } from "../train/progress_io.ts";
 import { openVideoWriter, probeVideo, readVideoFrames } from "./ffmpeg_io.ts";
 
 /** RGB to 8-bit gray with sharp (libvips' "b-w"), exactly as `readGray` converts image files. */
-export async function rgbToGray(rgb: Uint8Array, width: number, height: number): Promise<RawImage> {
+async function rgbToGray(rgb: Uint8Array, width: number, height: number): Promise<RawImage> {
   const out = await sharp(rgb, { raw: { width, height, channels: 3 } }).toColourspace("b-w").raw().toBuffer();
   return { data: new Uint8Array(out.buffer, out.byteOffset, out.length), width, height };
 }
 
 /** Draws faces on an RGB frame (the same SVG overlay as `writeAnnotatedPng`) and returns the RGB bytes. */
-export async function annotateFrame(
+async function annotateFrame(
   rgb: Uint8Array,
   width: number,
   height: number,
@@ -134,9 +135,7 @@ export async function predictVideoFile(
   if (!Number.isInteger(everyN) || everyN < 1) {
     throw new UsageError(`everyN must be an integer ≥ 1, got ${everyN}`);
   }
-  const smoothing = typeof opts.smoothing === "string"
-    ? parseSmoothingOption(opts.smoothing)
-    : opts.smoothing;
+  const smoothing = typeof opts.smoothing === "string" ? parseSmoothing(opts.smoothing) : opts.smoothing;
   const margin = opts.margin ?? DEFAULT_CROP_MARGIN;
   const tracker = new FaceTracker<RawImage>({
     detect: (gray) => detector.detect(gray),
@@ -196,14 +195,6 @@ export async function predictVideoFile(
     output: writer?.path,
     encoder: writer?.encoder.encoder,
   };
-}
-
-function parseSmoothingOption(text: string): SmoothingSpec {
-  try {
-    return parseSmoothing(text);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
 }
 
 /** A per-frame progress callback; `done = −1` ends the bar. */

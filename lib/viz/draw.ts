@@ -9,6 +9,8 @@
  * @example
  * ```ts
  * import { saveFaceGrid } from "./png_io.ts";
+ * import { syntheticDataset } from "../data/synthetic.ts";
+ * const { images: image, keypoints } = syntheticDataset({ n: 1 });
  * await saveFaceGrid("outputs/faces.png", [{ image, keypoints, label: "original" }], { columns: 4, scale: 3 });
  * ```
  *
@@ -178,6 +180,10 @@ export function faceGridRgb(faces: readonly FaceToDraw[], opts: FaceGridOptions 
  *
  * @example
  * ```ts
+ * import { defaultAugmentation } from "../augment/augment.ts";
+ * import { syntheticDataset } from "../data/synthetic.ts";
+ * import { saveFaceGrid } from "./png_io.ts";
+ * const ds = syntheticDataset({ n: 4 });
  * const faces = augmentationGrid(ds, defaultAugmentation(), { faces: 4, copies: 5, seed: 0 });
  * await saveFaceGrid("outputs/augmentations.png", faces, { columns: 6 });
  * ```

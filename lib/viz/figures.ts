@@ -10,12 +10,14 @@
  * ```ts
  * import { missingKeypointsChart } from "./figures.ts";
  * import { saveFigure } from "./render_io.ts";
- * const fig = missingKeypointsChart(dataset);
+ * import { syntheticDataset } from "../data/synthetic.ts";
+ * const fig = missingKeypointsChart(syntheticDataset({ n: 500 }));
  * await saveFigure(fig, "outputs/figures/missing"); // missing.html + missing.png
  * ```
  *
  * @module
  */
+import { UsageError } from "../core/errors.ts";
 import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS, NUM_KEYPOINTS } from "../core/constants.ts";
 import type { KeypointDataset } from "../data/types.ts";
 import { Rng } from "../core/rng.ts";
@@ -72,7 +74,7 @@ function axis(title: string, extra: Record<string, unknown> = {}): Record<string
 }
 
 /** The x and y axes of the 96×96 face frame: pixel centres 0..95, y down, equal scale. */
-export function faceFrameAxes(): { xaxis: Record<string, unknown>; yaxis: Record<string, unknown> } {
+function faceFrameAxes(): { xaxis: Record<string, unknown>; yaxis: Record<string, unknown> } {
   const edge = [-0.5, IMAGE_SIZE - 0.5];
   return {
     xaxis: axis("x (px)", { range: edge, constrain: "domain" }),
@@ -329,7 +331,7 @@ export function learningCurves(
 ): Figure {
   const { epochs, columns } = historyColumns(history);
   const keys = (opts.keys ?? Object.keys(columns)).filter((k) => k in columns);
-  if (keys.length === 0) throw new RangeError("learningCurves: the history has no numeric metric to draw");
+  if (keys.length === 0) throw new UsageError("learningCurves: the history has no numeric metric to draw");
   const losses = keys.filter((k) => /loss/i.test(k));
   const others = keys.filter((k) => !/loss/i.test(k));
   const twoPanels = losses.length > 0 && others.length > 0;
@@ -379,13 +381,13 @@ export function perKeypointRmseChart(
   models: readonly ModelKeypointErrors[],
   opts: { title?: string } = {},
 ): Figure {
-  if (models.length === 0) throw new RangeError("perKeypointRmseChart: no models given");
+  if (models.length === 0) throw new UsageError("perKeypointRmseChart: no models given");
   const data: Trace[] = models.map((m, i) => {
     const values = Array.isArray(m.per_keypoint_rmse_px)
       ? (m.per_keypoint_rmse_px as readonly number[])
       : KEYPOINT_NAMES.map((k) => (m.per_keypoint_rmse_px as Record<string, number>)[k]);
     if (values.length !== NUM_KEYPOINTS) {
-      throw new RangeError(
+      throw new UsageError(
         `perKeypointRmseChart: ${m.name} has ${values.length} values, expected ${NUM_KEYPOINTS}`,
       );
     }
@@ -422,7 +424,7 @@ export function errorDistribution(
   models: readonly ModelErrors[],
   opts: { kind?: "histogram" | "box"; title?: string; unit?: string; binSize?: number } = {},
 ): Figure {
-  if (models.length === 0) throw new RangeError("errorDistribution: no models given");
+  if (models.length === 0) throw new UsageError("errorDistribution: no models given");
   const kind = opts.kind ?? "histogram";
   const unit = opts.unit ?? "mean keypoint error per face (px)";
   const data: Trace[] = models.map((m, i) => {
@@ -456,7 +458,7 @@ export function barChart(
   opts: { title?: string; yTitle?: string; format?: (v: number) => string; log?: boolean } = {},
 ): Figure {
   if (labels.length !== values.length) {
-    throw new RangeError(`barChart: ${labels.length} labels for ${values.length} values`);
+    throw new UsageError(`barChart: ${labels.length} labels for ${values.length} values`);
   }
   const format = opts.format ?? ((v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3)));
   return {
@@ -490,7 +492,7 @@ export function keypointErrors(
   n: number,
 ): { perKeypoint: Float32Array; perFace: Float32Array } {
   if (predicted.length !== n * NUM_COORDS || truth.length !== n * NUM_COORDS) {
-    throw new RangeError(
+    throw new UsageError(
       `keypointErrors: expected ${n * NUM_COORDS} coordinates, got ${predicted.length} and ${truth.length}`,
     );
   }

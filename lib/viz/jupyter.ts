@@ -6,7 +6,8 @@
  * ```ts
  * import { show } from "./jupyter.ts";
  * import { missingKeypointsChart } from "./figures.ts";
- * show(missingKeypointsChart(ds)); // the last expression of a notebook cell
+ * import { syntheticDataset } from "../data/synthetic.ts";
+ * show(missingKeypointsChart(syntheticDataset({ n: 500 }))); // the last expression of a notebook cell
  * ```
  *
  * @module
@@ -53,7 +54,9 @@ export function figureBundle(fig: Figure, opts: { png?: Uint8Array; html?: strin
  *
  * @example
  * ```ts
- * show(missingKeypointsChart(ds)); // in a notebook cell
+ * import { missingKeypointsChart } from "./figures.ts";
+ * import { syntheticDataset } from "../data/synthetic.ts";
+ * show(missingKeypointsChart(syntheticDataset({ n: 500 }))); // in a notebook cell
  * ```
  */
 export function show(fig: Figure, opts: { png?: Uint8Array; html?: string } = {}): Displayable {

@@ -6,7 +6,9 @@
  * ```ts
  * import { saveFigure } from "./render_io.ts";
  * import { missingKeypointsChart } from "./figures.ts";
- * await saveFigure(missingKeypointsChart(dataset), "outputs/figures/missing"); // missing.html + missing.png
+ * import { syntheticDataset } from "../data/synthetic.ts";
+ * const fig = missingKeypointsChart(syntheticDataset({ n: 500 }));
+ * await saveFigure(fig, "outputs/figures/missing"); // missing.html + missing.png
  * ```
  *
  * @module
@@ -18,13 +20,13 @@ import type { Figure } from "./figures.ts";
 import { decodeBase64, escapeHtml } from "./_util.ts";
 
 /** File name of the plotly bundle copied next to the HTML figures. */
-export const PLOTLY_BUNDLE_NAME = "plotly.js";
+const PLOTLY_BUNDLE_NAME = "plotly.js";
 
 /**
  * Path of plotly.js-dist's browser bundle in the project's node_modules; runs `deno install` once where
  * the package has not been fetched yet (a fresh clone).
  */
-export async function plotlyBundlePath(): Promise<string> {
+async function plotlyBundlePath(): Promise<string> {
   const root = fileURLToPath(new URL("../..", import.meta.url));
   const path = join(root, "node_modules", "plotly.js-dist", "plotly.js");
   if (await exists(path)) return path;
@@ -117,6 +119,8 @@ interface PwBrowser {
  *
  * @example
  * ```ts
+ * import { barChart } from "./figures.ts";
+ * const figA = barChart(["lenet", "resnet"], [2.1, 1.7], { title: "RMSE (px)" });
  * const renderer = await FigureRenderer.create();
  * try {
  *   await Deno.writeFile("a.png", await renderer.png(figA));

@@ -4,6 +4,7 @@
  *
  * @example
  * ```ts
+ * import { createModel } from "../models/registry.ts";
  * await saveArchitectureDiagram(createModel("lenet"), "outputs/figures/03_lenet_architecture");
  * ```
  *
