@@ -5,6 +5,8 @@
  *
  * @example
  * ```ts
+ * import { setupNotebook } from "../notebook.ts";
+ * const nb = await setupNotebook("03");
  * await architectureFigure(nb, "lenet");
  * const result = await trainNotebookModel(nb, "lenet");
  * ```

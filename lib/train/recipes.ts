@@ -19,8 +19,8 @@
  * @module
  */
 import { AUGMENTATIONS } from "../augment/augment.ts";
+import type { Augmenter } from "../augment/augment.ts";
 import type { LossName } from "./train_step.ts";
-import type { TrainConfig } from "./train_io.ts";
 
 /** One model's recipe, in the terms of `deno task train`'s options. */
 export interface TrainingRecipe {
@@ -64,13 +64,28 @@ export const RECIPES: Readonly<Record<string, TrainingRecipe>> = {
   },
 };
 
+/** A recipe in `TrainConfig`'s terms. */
+export interface RecipeConfig {
+  epochs: number;
+  lr: number;
+  minLr: number;
+  loss: LossName;
+  schedule: "plateau" | "cosine";
+  augment: Augmenter;
+  selectBy: "rmse" | "nme";
+  earlyStopping: number;
+}
+
 /** The recipe of `model` ({@link THESIS} for a model without one of its own). */
 export function recipeOf(model: string): TrainingRecipe {
   return RECIPES[model] ?? THESIS;
 }
 
-/** The recipe of `model` as training options (the augmentation built, fresh for each call). */
-export function recipeConfig(model: string): Partial<TrainConfig> {
+/**
+ * The recipe of `model` as options of `train()` (`TrainConfig`, whose module does file IO, so it is not
+ * imported here), the augmentation built afresh for each call.
+ */
+export function recipeConfig(model: string): RecipeConfig {
   const r = recipeOf(model);
   return {
     epochs: r.epochs,

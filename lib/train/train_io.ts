@@ -9,6 +9,8 @@
  *
  * @example
  * ```ts
+ * import { loadDataset } from "../data/spec_io.ts";
+ * import { autoProgress } from "./progress_io.ts";
  * const ds = await loadDataset("synthetic:500");
  * const result = await train(ds, { model: "lenet", epochs: 5, out: "outputs/models/lenet" }, autoProgress());
  * console.log(result.metrics.rmse_px);

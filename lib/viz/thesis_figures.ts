@@ -6,7 +6,10 @@
  *
  * @example
  * ```ts
- * const panels = flipMisalignment(face.image, face.keypoints);
+ * import { syntheticDataset } from "../data/synthetic.ts";
+ * import { saveFaceGrid } from "./png_io.ts";
+ * const face = syntheticDataset({ n: 1, missingRate: 0 });
+ * const panels = flipMisalignment(face.images, face.keypoints);
  * await saveFaceGrid("outputs/figures/02_flip_misalignment.png", panels, { columns: 3 });
  * ```
  *
