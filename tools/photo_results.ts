@@ -13,7 +13,8 @@
  * @module
  */
 import { DATASET_CACHE_DIR } from "../lib/data/dataset_cache_io.ts";
-import { runCli } from "../cli/args.ts";
+import { parseArgs, runCli, usage } from "../cli/args.ts";
+import { UsageError } from "../lib/core/errors.ts";
 import { initBackend } from "../lib/backend_io.ts";
 import { CASCADE_NAMES } from "../lib/data/crop.ts";
 import { loadDataset } from "../lib/data/spec_io.ts";
@@ -22,24 +23,34 @@ import { evaluate, type Metrics, metricsByPart, predictWithFlipTta } from "../li
 import { loadKeypointModel } from "../lib/models/folder_io.ts";
 import { splitLikeTraining } from "../lib/train/train_io.ts";
 
-const args = [...Deno.args];
-const take = (flag: string, fallback: string) => {
-  const i = args.indexOf(flag);
-  if (i < 0) return fallback;
-  const [, value] = args.splice(i, 2);
-  return value;
-};
-const data = take("--data", "../shared/data/ytf68+../shared/data/300w");
-const split = take("--split", "validation") as "validation" | "all";
-const models = args;
-if (models.length === 0) {
-  console.error(
-    "usage: deno run -A tools/photo_results.ts [--data DATASET] [--split validation|all] MODEL_DIR...",
-  );
-  Deno.exit(2);
-}
+const SPEC = {
+  data: {
+    type: "string",
+    default: "../shared/data/ytf68+../shared/data/300w",
+    description: "the dataset the models were trained on",
+  },
+  split: {
+    type: "string",
+    choices: ["validation", "all"],
+    default: "validation",
+    description: "score the first model's validation faces, or every face",
+  },
+} as const;
 
 async function main(): Promise<void> {
+  const args = parseArgs(Deno.args, SPEC, { positionals: true });
+  if (args.help) {
+    return console.log(
+      usage(
+        "deno run -A tools/photo_results.ts",
+        "The README's results on real photos.",
+        SPEC,
+        "MODEL_DIR...",
+      ),
+    );
+  }
+  const { data, split, _: models } = args;
+  if (models.length === 0) throw new UsageError("name at least one model folder (see --help)");
   await initBackend();
   const pct = (v: number) => Number.isFinite(v) ? `${(100 * v).toFixed(2)} %` : "–";
   const settings = [
