@@ -172,7 +172,7 @@ Deno.test("endToEndComparisonTable: one row per model with detection and failure
     report: { n: 10, detected: 9, nme: 0.0812, failure_rate_10: 0.3, ms_per_image: 31.25 },
     nme: new Float32Array(10),
   }]);
-  assert.match(table, /\| lenet \|  \| 10 \| 9 \(90\.0 %\) \| 0\.0812 \| 30\.0 % \| 31\.3 ms \|/);
+  assert.match(table, /\| lenet \| {2}\| 10 \| 9 \(90\.0 %\) \| 0\.0812 \| 30\.0 % \| 31\.3 ms \|/);
   assert.match(table, /failure rate \(NME > 0\.10 or missed\)/);
 });
 
