@@ -10,7 +10,7 @@ import {
 } from "../cli/notebooks.ts";
 import { UsageError } from "../lib/core/errors.ts";
 import { chooseDataset, envFlag, NotebookSession } from "../lib/notebook.ts";
-import { recipeSummary } from "../lib/notebooks/training_io.ts";
+import { notebookCommand, recipeSummary } from "../lib/notebooks/training_io.ts";
 import { syntheticDataset } from "../lib/data/mod.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -291,4 +291,13 @@ Deno.test("recipeSummary: the notebook's recipe and the same run as a train comm
   const quick = recipeSummary(new NotebookSession("03", true, choice, syntheticDataset({ n: 1 })), "lenet");
   assert.match(quick, /masked MSE loss, Adam cosine from 1e-3 down to 1e-5 over 1 epoch, the default/);
   assert.match(quick, /--validation 0\.2 --recipe --epochs 1 --out \S*notebooks-quick\/x\.csv\/lenet/);
+});
+
+Deno.test("notebookCommand: the run's command names the data and models it was given", () => {
+  const nb = new NotebookSession("04", false, { spec: "x", reason: "test" }, syntheticDataset({ n: 1 }));
+  assert.equal(notebookCommand(nb, {}), "deno task notebooks --full 04");
+  assert.equal(
+    notebookCommand(nb, { FKD_DATA: "../d/a+../d/b", FKD_MODELS: "lenet,resnet18-slim", HOME: "/root" }),
+    "FKD_DATA=../d/a+../d/b FKD_MODELS=lenet,resnet18-slim deno task notebooks --full 04",
+  );
 });

@@ -65,7 +65,7 @@ export async function trainNotebookModel(nb: NotebookSession, model: string): Pr
       epochs: nb.pick(recipeOf(model).epochs, QUICK_EPOCHS),
       validation: nb.pick(FULL_VALIDATION, QUICK_VALIDATION),
       out: nb.modelDir(model),
-      command: `deno task notebooks ${nb.quick ? "--quick" : "--full"} ${nb.prefix}`,
+      command: notebookCommand(nb),
     },
     notebookProgress(),
     { fresh: nb.quick },
@@ -96,4 +96,13 @@ export function recipeSummary(nb: NotebookSession, model: string): string {
     `${validation} --recipe${nb.quick ? ` --epochs ${epochs}` : ""} --out ` +
     `${relative(REPO_ROOT, nb.modelDir(model))}\n` + "```",
   ].join("\n\n");
+}
+
+/** The command that makes this notebook's run, with the environment that chose its data and models. */
+export function notebookCommand(
+  nb: NotebookSession,
+  env: Record<string, string> = Deno.env.toObject(),
+): string {
+  const vars = ["FKD_DATA", "FKD_MODELS"].filter((k) => env[k]?.trim()).map((k) => `${k}=${env[k].trim()}`);
+  return [...vars, `deno task notebooks ${nb.quick ? "--quick" : "--full"} ${nb.prefix}`].join(" ");
 }
