@@ -12,7 +12,13 @@ import { loadDataset, parseDatasetSpec } from "../lib/data/spec_io.ts";
 import { syntheticDataset } from "../lib/data/synthetic.ts";
 import { metricsByPart } from "../lib/evaluate/metrics.ts";
 import { createCascadeDetector, mirrorGray, rotateGray } from "../lib/face/cascades_io.ts";
-import { cropBoxFromKeypoints, framingOf, quantiles } from "../lib/face/framing.ts";
+import {
+  cropBoxFromKeypoints,
+  framingOf,
+  keypointsInsideCrop,
+  plausibleRefinement,
+  quantiles,
+} from "../lib/face/framing.ts";
 import { readGray } from "../lib/core/image_io.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
 import { predictFaces } from "../lib/face/predict_io.ts";
@@ -313,4 +319,36 @@ Deno.test("metricsByPart and splitLikeTraining", async () => {
   const val = splitLikeTraining(ds, { training: { config: { validation: 0.2, seed: 0 } } }, "validation");
   assert.ok(val.n > 0 && val.n < ds.n);
   assert.throws(() => splitLikeTraining(ds, {}, "validation"), UsageError);
+});
+
+Deno.test("plausibleRefinement, keypointsInsideCrop: a jump, a collapse or points off the crop are refused", () => {
+  const last = { x: 100, y: 100, size: 100 };
+  assert.ok(plausibleRefinement({ x: 110, y: 95, size: 120 }, last));
+  assert.ok(!plausibleRefinement({ x: 100, y: 100, size: 40 }, last)); // collapsed
+  assert.ok(!plausibleRefinement({ x: 100, y: 100, size: 210 }, last)); // exploded
+  assert.ok(!plausibleRefinement({ x: 160, y: 150, size: 100 }, last)); // centre moved 78 px > 50
+  assert.ok(keypointsInsideCrop([105, 105, 195, 195, NaN, NaN], last));
+  assert.ok(keypointsInsideCrop([92, 208], last)); // within 10 % of the side
+  assert.ok(!keypointsInsideCrop([150, 150, 150, 260], last));
+});
+
+Deno.test("predictFaces: a refined prediction off its own crop keeps the previous one", async () => {
+  const gray = { width: 300, height: 300, data: new Uint8Array(300 * 300).fill(90) };
+  const good = Array.from({ length: 30 }, (_, i) => (i % 2 ? 30 : 25) + (i % 7) * 6);
+  let calls = 0;
+  const wild: KeypointPredictor = {
+    name: "wild second answer",
+    predict(_images: Float32Array, n: number) {
+      // The first call answers a face; the refinement's answer lies far outside the 96×96 crop.
+      const points = calls++ === 0 ? good : good.map((v) => v * 8);
+      const out = new Float32Array(n * 30);
+      for (let i = 0; i < n; i++) out.set(points, i * 30);
+      return Promise.resolve(out);
+    },
+  };
+  const box = { x: 100, y: 100, width: 80, height: 80 };
+  const [once] = await predictFaces(gray, [box], constantPredictor(good), { refine: 0 });
+  const [refined] = await predictFaces(gray, [box], wild, { refine: 1 });
+  assert.equal(calls, 2);
+  assert.deepEqual(refined.keypoints, once.keypoints);
 });

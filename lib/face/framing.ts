@@ -104,4 +104,33 @@ export function cropBoxFromKeypoints(points: ArrayLike<number>, margin = DEFAULT
   return { x: Math.round(cx - (size - 1) / 2), y: Math.round(cy - (size - 1) / 2), size };
 }
 
+/**
+ * Whether a refinement crop may replace the last one: its side within ½…2× the last side and its centre
+ * within half the last side of the last centre. Beyond that the first prediction was not a face's (it
+ * collapsed, exploded or jumped to another part of the photo), and framing from it would only compound it.
+ */
+export function plausibleRefinement(next: SquareBox, last: SquareBox): boolean {
+  const ratio = next.size / last.size;
+  const shift = Math.hypot(
+    next.x + next.size / 2 - (last.x + last.size / 2),
+    next.y + next.size / 2 - (last.y + last.size / 2),
+  );
+  return ratio >= 0.5 && ratio <= 2 && shift <= last.size / 2;
+}
+
+/**
+ * Whether every finite keypoint of `points` (image pixels) lies inside `crop` grown by `tolerance` of its
+ * side on each edge: a model trained on framed faces places them there, so a prediction outside its own crop
+ * is not one to keep.
+ */
+export function keypointsInsideCrop(points: ArrayLike<number>, crop: SquareBox, tolerance = 0.1): boolean {
+  const lo = -tolerance * crop.size, hi = (1 + tolerance) * crop.size;
+  for (let k = 0; k + 1 < points.length; k += 2) {
+    const u = points[k] - crop.x, v = points[k + 1] - crop.y;
+    if (Number.isNaN(u) || Number.isNaN(v)) continue;
+    if (!(u >= lo && u <= hi && v >= lo && v <= hi)) return false;
+  }
+  return true;
+}
+
 export { CASCADE_FRAMING, CASCADE_NAMES, type CascadeName } from "../data/crop.ts";

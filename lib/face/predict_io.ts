@@ -26,7 +26,7 @@
 
 import { IMAGE_SIZE, KEYPOINT_NAMES, type KeypointName, NUM_COORDS } from "../core/constants.ts";
 import { cropBoxForDetection, fromCropCoords } from "../data/crop.ts";
-import { cropBoxFromKeypoints } from "./framing.ts";
+import { cropBoxFromKeypoints, keypointsInsideCrop, plausibleRefinement } from "./framing.ts";
 import { predictWithFlipTta } from "../evaluate/metrics.ts";
 import { cropToFace } from "../data/crop_io.ts";
 import type { FaceDetector } from "./detect.ts";
@@ -91,15 +91,21 @@ export async function predictFaces(
   if (!Number.isInteger(refine) || refine < 0 || refine > 5) {
     throw new UsageError(`refine must be an integer from 0 to 5, got ${opts.refine}`);
   }
-  let crops = boxes.map((b) => cropBoxForDetection(b, opts.margin));
-  let points = await predictCrops(gray, crops, predictor, opts.flip ?? false);
+  const crops = boxes.map((b) => cropBoxForDetection(b, opts.margin));
+  const points = await predictCrops(gray, crops, predictor, opts.flip ?? false);
   for (let round = 0; round < refine; round++) {
-    // A prediction that collapsed or exploded (a box under half or over twice the last) keeps the last crop.
-    crops = points.map((p, i) => {
-      const next = cropBoxFromKeypoints(p, opts.margin), ratio = next.size / crops[i].size;
-      return ratio >= 0.5 && ratio <= 2 ? next : crops[i];
+    // Only faces whose new crop is plausible are predicted again, and a new prediction is kept only where
+    // it lies inside its own crop; the others keep their last crop and keypoints.
+    const next = points.map((p, i) => {
+      const box = cropBoxFromKeypoints(p, opts.margin);
+      return plausibleRefinement(box, crops[i]) ? box : null;
     });
-    points = await predictCrops(gray, crops, predictor, opts.flip ?? false);
+    const moved = next.flatMap((box, i) => (box ? [i] : []));
+    if (moved.length === 0) break;
+    const again = await predictCrops(gray, moved.map((i) => next[i]!), predictor, opts.flip ?? false);
+    moved.forEach((i, j) => {
+      if (keypointsInsideCrop(again[j], next[i]!)) [crops[i], points[i]] = [next[i]!, again[j]];
+    });
   }
   return boxes.map((b, i) => {
     const keypoints = {} as Record<KeypointName, [number, number]>;
