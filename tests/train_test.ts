@@ -543,3 +543,25 @@ Deno.test("cli: --recipe takes the model's recipe where an option is not given",
     assert.deepEqual([overridden.schedule, overridden.minLr], ["plateau", recipe.minLr]);
   });
 });
+
+Deno.test("train: selecting by NME without outer eye corners in the validation faces is a DataError", async () => {
+  const noCorners = {
+    ...data.validation,
+    keypoints: data.validation.keypoints.slice(),
+    mask: data.validation.mask.slice(),
+  };
+  for (let f = 0; f < noCorners.n; f++) {
+    for (const c of [6, 7, 10, 11]) { // x, y of left_eye_outer_corner (3) and right_eye_outer_corner (5)
+      noCorners.keypoints[f * 30 + c] = NaN;
+      noCorners.mask[f * 30 + c] = 0;
+    }
+  }
+  const sets = { train: data.train, validation: noCorners };
+  await assert.rejects(
+    () => train(sets, { ...base, epochs: 1, selectBy: "nme" }, quiet),
+    (e: Error) =>
+      e instanceof DataError && /lack both outer eye corners \(select by rmse instead\)/.test(e.message),
+  );
+  const byRmse = await train(sets, { ...base, epochs: 1, selectBy: "rmse" }, quiet);
+  byRmse.model.dispose();
+});

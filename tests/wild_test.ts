@@ -332,7 +332,7 @@ Deno.test("plausibleRefinement, keypointsInsideCrop: a jump, a collapse or point
   assert.ok(!keypointsInsideCrop([150, 150, 150, 260], last));
 });
 
-Deno.test("predictFaces: a refined prediction off its own crop keeps the previous one", async () => {
+Deno.test("predictFaces: a refined prediction off its own crop keeps the previous one and ends that face's rounds", async () => {
   const gray = { width: 300, height: 300, data: new Uint8Array(300 * 300).fill(90) };
   const good = Array.from({ length: 30 }, (_, i) => (i % 2 ? 30 : 25) + (i % 7) * 6);
   let calls = 0;
@@ -348,7 +348,8 @@ Deno.test("predictFaces: a refined prediction off its own crop keeps the previou
   };
   const box = { x: 100, y: 100, width: 80, height: 80 };
   const [once] = await predictFaces(gray, [box], constantPredictor(good), { refine: 0 });
-  const [refined] = await predictFaces(gray, [box], wild, { refine: 1 });
+  // Two rounds asked: the refused face leaves after the first instead of repeating the refused prediction.
+  const [refined] = await predictFaces(gray, [box], wild, { refine: 2 });
   assert.equal(calls, 2);
   assert.deepEqual(refined.keypoints, once.keypoints);
 });

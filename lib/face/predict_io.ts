@@ -93,18 +93,20 @@ export async function predictFaces(
   }
   const crops = boxes.map((b) => cropBoxForDetection(b, opts.margin));
   const points = await predictCrops(gray, crops, predictor, opts.flip ?? false);
-  for (let round = 0; round < refine; round++) {
-    // Only faces whose new crop is plausible are predicted again, and a new prediction is kept only where
-    // it lies inside its own crop; the others keep their last crop and keypoints.
-    const next = points.map((p, i) => {
-      const box = cropBoxFromKeypoints(p, opts.margin);
-      return plausibleRefinement(box, crops[i]) ? box : null;
-    });
-    const moved = next.flatMap((box, i) => (box ? [i] : []));
-    if (moved.length === 0) break;
-    const again = await predictCrops(gray, moved.map((i) => next[i]!), predictor, opts.flip ?? false);
-    moved.forEach((i, j) => {
-      if (keypointsInsideCrop(again[j], next[i]!)) [crops[i], points[i]] = [next[i]!, again[j]];
+  // Only faces whose new crop is plausible are predicted again, and a new prediction is kept only where it
+  // lies inside its own crop; a face refused once keeps its last crop and keypoints and leaves the rounds
+  // (framing again from the same keypoints would only repeat the refused prediction).
+  let active = crops.map((_, i) => i);
+  for (let round = 0; round < refine && active.length > 0; round++) {
+    const moves = active.map((i) => ({ i, box: cropBoxFromKeypoints(points[i], opts.margin) }))
+      .filter(({ i, box }) => plausibleRefinement(box, crops[i]));
+    if (moves.length === 0) break;
+    const again = await predictCrops(gray, moves.map((m) => m.box), predictor, opts.flip ?? false);
+    active = [];
+    moves.forEach(({ i, box }, j) => {
+      if (!keypointsInsideCrop(again[j], box)) return;
+      [crops[i], points[i]] = [box, again[j]];
+      active.push(i);
     });
   }
   return boxes.map((b, i) => {

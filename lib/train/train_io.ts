@@ -495,9 +495,14 @@ async function trainLocked(
       const trainRmse = Math.sqrt(mseSum / seen) * NORM_SCALE;
       const score = valSet.n === 0 ? trainRmse : cfg.selectBy === "nme" ? metrics.nme : metrics.rmse_px;
       if (!Number.isFinite(score)) {
+        const needs = valSet.n === 0
+          ? "the training faces have no labelled keypoint"
+          : cfg.selectBy === "nme"
+          ? `the validation faces of ${valSet.name} lack both outer eye corners (select by rmse instead)`
+          : `the validation faces of ${valSet.name} have no labelled keypoint`;
         throw new DataError(
-          `validation ${cfg.selectBy} is ${score} at epoch ${epoch}: the validation faces of ${valSet.name} ` +
-            `lack the keypoints it needs (NME: both outer eye corners); select by rmse instead`,
+          `the ${valSet.n === 0 ? "training RMSE" : `validation ${cfg.selectBy}`} is ` +
+            `${score} at epoch ${epoch}: ${needs}`,
         );
       }
       const record: EpochRecord = {
