@@ -82,9 +82,9 @@ const SPEC = {
   augment: { type: "boolean", default: true, description: "on-the-fly augmentation (--no-augment: none)" },
   augmentation: {
     type: "string",
-    choices: ["default", "wild"],
-    description:
-      "which augmentation: the thesis-like default (the default), or wild (±30°, framing, occlusion, blur, light)",
+    choices: Object.keys(AUGMENTATIONS),
+    description: "which augmentation: the thesis-like default (the default), wild (±30°, framing, " +
+      "occlusion, blur, light), or wild-no-framing (wild without the detector's framing spread)",
   },
   loss: { type: "string", choices: LOSS_NAMES, description: "training loss (default mse)" },
   schedule: {

@@ -778,12 +778,15 @@ export function defaultAugmentation(): Augmenter {
  * around the landmark box (see `lib/framing.ts` for the measured spread); occlusion, blur, noise and
  * brightness, contrast and gamma for lighting. Edges replicated; eye centres kept in frame.
  */
-export function wildAugmentation(): Augmenter {
+export function wildAugmentation(opts: { framing?: boolean } = {}): Augmenter {
+  // The framing spread can be left out to measure what it brings (`wild-no-framing`).
+  const framing = (opts.framing ?? true)
+    ? [scale({ p: 0.8, range: [0.8, 1.25] }), shift({ p: 0.8, limit: 0.1 })]
+    : [];
   return compose([
     horizontalFlip({ p: 0.5 }),
     rotate({ p: 0.7, limit: 30 }),
-    scale({ p: 0.8, range: [0.8, 1.25] }),
-    shift({ p: 0.8, limit: 0.1 }),
+    ...framing,
     brightness({ p: 0.5, limit: 0.2 }),
     contrast({ p: 0.5, range: [0.7, 1.3] }),
     gamma({ p: 0.3, range: [0.7, 1.5] }),
@@ -794,7 +797,12 @@ export function wildAugmentation(): Augmenter {
 }
 
 /** The augmentations by name, as the CLI's `--augmentation` takes them. */
-export const AUGMENTATIONS = { default: defaultAugmentation, wild: wildAugmentation } as const;
+export const AUGMENTATIONS = {
+  default: defaultAugmentation,
+  wild: () => wildAugmentation(),
+  /** The wild augmentation without the framing spread (crops always on the landmark box): an ablation. */
+  "wild-no-framing": () => wildAugmentation({ framing: false }),
+} as const;
 
 /**
  * Augments faces `0..n−1` of a batch on the fly (one independent draw per face, in order); returns new
