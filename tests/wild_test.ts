@@ -11,7 +11,13 @@ import { _photoOf, landmarks68ToKaggle15 } from "../lib/data/landmarks68_io.ts";
 import { loadDataset, parseDatasetSpec } from "../lib/data/spec_io.ts";
 import { syntheticDataset } from "../lib/data/synthetic.ts";
 import { metricsByPart } from "../lib/evaluate/metrics.ts";
-import { _dropOverlapping, createCascadeDetector, mirrorGray, rotateGray } from "../lib/face/cascades_io.ts";
+import {
+  _dropOverlapping,
+  createCascadeDetector,
+  extendEdges,
+  mirrorGray,
+  rotateGray,
+} from "../lib/face/cascades_io.ts";
 import {
   cropBoxFromKeypoints,
   framingOf,
@@ -269,6 +275,30 @@ Deno.test("cascade chain: the astronaut by the default cascade; mirrorGray mirro
   const g = { width: 3, height: 2, data: new Uint8Array([1, 2, 3, 4, 5, 6]) };
   assert.deepEqual([...mirrorGray(g).data], [3, 2, 1, 6, 5, 4]);
   await assert.rejects(() => createCascadeDetector({ cascades: ["nope" as "alt2"] }), UsageError);
+});
+
+Deno.test("cascade chain: a face the frame cuts off is found at last on the photo with its edges extended", async () => {
+  const astronaut = await readGray("data/portraits/astronaut.png");
+  // The astronaut without its top 80 rows: the forehead is outside the frame (the full photo's box is
+  // x 177, y 65, side 96, so on the cut photo y −15).
+  const top = 80,
+    cut = { width: astronaut.width, height: astronaut.height - top, data: astronaut.data.slice(top * 512) };
+  const plain = await createCascadeDetector({ cascades: ["default"], rotations: [], edgePad: 0 });
+  const extended = await createCascadeDetector({ cascades: ["default"], rotations: [] });
+  try {
+    assert.equal(plain.detect(cut).length, 0, "without the extension the cut face should be missed");
+    const [face] = extended.detect(cut);
+    assert.ok(face, "the extended photo should give the face");
+    near(face.x, 177, 6, "x");
+    near(face.y, 65 - top, 6, "y (above the frame)");
+    near(face.width, 96, 8, "side");
+  } finally {
+    plain.close();
+    extended.close();
+  }
+  const g = { width: 2, height: 2, data: new Uint8Array([1, 2, 3, 4]) };
+  assert.deepEqual([...extendEdges(g, 1).data], [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4]);
+  await assert.rejects(() => createCascadeDetector({ edgePad: -0.1 }), UsageError);
 });
 
 Deno.test("cascade chain: a face turned 30° is missed upright and found by the turned retry", async () => {

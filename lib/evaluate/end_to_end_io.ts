@@ -38,7 +38,7 @@ import { loadKeypointModel } from "../models/mod.ts";
 import { loadDataset } from "../data/spec_io.ts";
 import { predictFaces, type PredictOptions } from "../face/predict_io.ts";
 import { progressBar } from "../train/progress_io.ts";
-import { CHAIN_VERSION, createCascadeDetector } from "../face/cascades_io.ts";
+import { CHAIN_VERSION, createCascadeDetector, DEFAULT_EDGE_PAD } from "../face/cascades_io.ts";
 import { type CachedDetector, cachedDetector } from "../face/detection_cache_io.ts";
 import type { CascadeName } from "../data/crop.ts";
 import { splitLikeTraining } from "../train/train_io.ts";
@@ -242,7 +242,9 @@ export async function openDetector(
   const detector = opts.cascades
     ? await createCascadeDetector({ ...opts.detector, cascades: opts.cascades })
     : await createFaceDetector(opts.detector);
-  const label = opts.cascades ? `${opts.cascades.join("-")}-rot-25+25-v${CHAIN_VERSION}` : "default";
+  const label = opts.cascades
+    ? `${opts.cascades.join("-")}-rot-25+25-pad${DEFAULT_EDGE_PAD}-v${CHAIN_VERSION}`
+    : "default";
   const detectionCache = opts.cache ? await cachedDetector(detector, label, opts.cacheDir) : undefined;
   return { detector, detectionCache };
 }

@@ -53,7 +53,22 @@ export interface CascadeDetectorOptions extends Omit<FaceDetectorOptions, "casca
    * to ±30°). Default ±25°; `[]` turns it off.
    */
   rotations?: readonly number[];
+  /**
+   * Very last resort, when the turned photos found nothing either: the first cascade on the photo with its
+   * edges extended (replicated) by this fraction of its longer side, so that a face the frame cuts off (a
+   * close-up whose chin or forehead is outside) can still fit a detection window. Default
+   * {@link DEFAULT_EDGE_PAD}; 0 turns it off.
+   */
+  edgePad?: number;
 }
+
+/**
+ * Edge extension of the last resort. Measured on our validation photos with the frontal cascade alone: 70 of
+ * 83 HELEN faces found with 0.1 against 65 without (0.2: 71). As the FIRST stage of the chain it cost more
+ * than it gave (end-to-end failures 8.0 % → 8.9 %: false boxes on the extended edges stopped the later
+ * stages), so it runs only where everything else found nothing.
+ */
+export const DEFAULT_EDGE_PAD = 0.1;
 
 /** A detector that tries several cascades; its boxes are {@link CascadeFace}s. */
 export interface CascadeDetector extends FaceDetector {
@@ -73,7 +88,8 @@ export async function createCascadeDetector(opts: CascadeDetectorOptions = {}): 
       throw new UsageError(`unknown cascade "${n}": expected one of ${CASCADE_NAMES.join(", ")}`);
     }
   }
-  const { cascades: _, rotations = [-25, 25], ...detectorOptions } = opts;
+  const { cascades: _, rotations = [-25, 25], edgePad = DEFAULT_EDGE_PAD, ...detectorOptions } = opts;
+  if (!(edgePad >= 0 && edgePad <= 1)) throw new UsageError(`edgePad must be within 0…1, got ${edgePad}`);
   const detectors: [CascadeName, FaceDetector][] = [];
   for (const name of names) {
     detectors.push([
@@ -117,12 +133,36 @@ export async function createCascadeDetector(opts: CascadeDetectorOptions = {}): 
         });
         if (found.length > 0) return _dropOverlapping(found);
       }
-      return [];
+      if (edgePad === 0) return [];
+      return _dropOverlapping(
+        detectWithEdges(first, searched(), edgePad).map((b) => ({ ...scaled(b), cascade, mirrored: false })),
+      );
     },
     close() {
       for (const [, d] of detectors) d.close();
     },
   };
+}
+
+/** Detections on `gray` with its edges extended by `fraction` of its longer side, in `gray`'s pixels. */
+function detectWithEdges(detector: FaceDetector, gray: RawImage, fraction: number): Box[] {
+  const p = Math.round(fraction * Math.max(gray.width, gray.height));
+  return detector.detect(extendEdges(gray, p)).map((b) => ({ ...b, x: b.x - p, y: b.y - p }));
+}
+
+/** `gray` with `p` pixels added on every side, each a copy of the nearest edge pixel. */
+export function extendEdges(gray: RawImage, p: number): RawImage {
+  if (p === 0) return gray;
+  const width = gray.width + 2 * p, height = gray.height + 2 * p;
+  const data = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const src = Math.min(gray.height - 1, Math.max(0, y - p)) * gray.width;
+    const row = y * width;
+    data.fill(gray.data[src], row, row + p);
+    data.set(gray.data.subarray(src, src + gray.width), row + p);
+    data.fill(gray.data[src + gray.width - 1], row + p + gray.width, row + width);
+  }
+  return { data, width, height };
 }
 
 /** `(x, y)` turned by `degrees` (counter-clockwise on screen) about the centre of `size`. */
@@ -183,4 +223,4 @@ export function _dropOverlapping<B extends Box>(faces: readonly B[]): B[] {
  * The version of the chain's rules, part of its detection cache's key (`openDetector`): bump it when they
  * change, so that answers cached under the old rules are not reused.
  */
-export const CHAIN_VERSION = 2;
+export const CHAIN_VERSION = 3;
