@@ -35,6 +35,10 @@ const SPEC = {
     default: "validation",
     description: "score the first model's validation faces, or every face",
   },
+  "defaults-only": {
+    type: "boolean",
+    description: "end to end, only predict's defaults (cascade chain, refine 1, flip): for comparing runs",
+  },
 } as const;
 
 async function main(): Promise<void> {
@@ -53,13 +57,14 @@ async function main(): Promise<void> {
   if (models.length === 0) throw new UsageError("name at least one model folder (see --help)");
   await initBackend();
   const pct = (v: number) => Number.isFinite(v) ? `${(100 * v).toFixed(2)} %` : "–";
-  const settings = [
+  const allSettings = [
     { name: "frontal cascade, one shot", refine: 0, flip: false, chain: false },
     { name: "frontal cascade, refine 1", refine: 1, flip: false, chain: false },
     { name: "frontal cascade, refine 2", refine: 2, flip: false, chain: false },
     { name: "cascade chain, refine 1", refine: 1, flip: false, chain: true },
     { name: "cascade chain, refine 1, flip", refine: 1, flip: true, chain: true },
   ];
+  const settings = args["defaults-only"] ? allSettings.slice(-1) : allSettings;
 
   const splitModel = (await loadKeypointModel(models[0])).metadata;
   for (const dir of models) {
