@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
-import { occlusion, wildAugmentation } from "../lib/augment/augment.ts";
+import { AUGMENTATIONS, occlusion, wildAugmentation } from "../lib/augment/augment.ts";
 import { cropBoxForDetection, fromCropCoords, squareBoxAround } from "../lib/data/crop.ts";
 import { concatDatasets } from "../lib/data/dataset.ts";
 import { PIXELS } from "../lib/core/constants.ts";
@@ -187,6 +187,14 @@ Deno.test("occlusion: fills one rectangle with one value and leaves the keypoint
   const out = wildAugmentation().apply(face.images.slice(0, PIXELS), face.keypoints.slice(0, 30), new Rng(1));
   assert.ok(out.image.every((v: number) => v >= 0 && v <= 1));
   face.keypoints.slice(0, 30).forEach((v, i) => Number.isNaN(v) && assert.ok(Number.isNaN(out.keypoints[i])));
+});
+
+Deno.test("augmentations: wild-no-framing is wild without its scale and shift, nothing else", () => {
+  const names = (name: keyof typeof AUGMENTATIONS) =>
+    (AUGMENTATIONS[name]() as unknown as { transforms: { name: string }[] }).transforms.map((t) => t.name);
+  const wild = names("wild");
+  assert.ok(wild.includes("scale") && wild.includes("shift"));
+  assert.deepEqual(names("wild-no-framing"), wild.filter((n) => n !== "scale" && n !== "shift"));
 });
 
 Deno.test("framing: a crop's scale and centre shift against a reference; percentiles", () => {
