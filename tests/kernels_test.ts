@@ -74,13 +74,18 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
+/** cpu results by label, for tests whose inputs are the same on both paths (seeded). */
+const cpuResults = new Map<string, { data: Float32Array; shape: number[] }>();
+
 async function compare(
   kernel: string,
   inputs: Record<string, { data: Float32Array; shape: number[] }>,
   attrs: Record<string, unknown>,
   label: string,
+  cacheCpu = false,
 ): Promise<void> {
-  const want = await runOn("cpu", kernel, inputs, attrs);
+  const want = (cacheCpu ? cpuResults.get(label) : undefined) ?? await runOn("cpu", kernel, inputs, attrs);
+  if (cacheCpu) cpuResults.set(label, want);
   const got = await runOn("wasm", kernel, inputs, attrs);
   assert.deepEqual(got.shape, want.shape, `${label}: shape`);
   const diff = maxAbsDiff(got.data, want.data);
@@ -186,6 +191,108 @@ testBothPaths("Conv2DBackpropInput matches cpu over shapes, strides, paddings an
       dataFormat: "NHWC",
       inputShape,
     }, `input grad ${t.label}`);
+  }
+});
+
+/** Forward convolutions of the models: [label, input NHWC, kernel, outChannels, stride, pad]. */
+const MODEL_CONVS: [string, number[], number, number, number, "same" | "valid"][] = [
+  ["LeNet conv1", [1, 96, 96, 1], 3, 32, 1, "valid"],
+  ["LeNet conv2", [1, 47, 47, 32], 3, 64, 1, "valid"],
+  ["LeNet conv3", [1, 22, 22, 64], 3, 128, 1, "valid"],
+  ["thesis ResNet block1 1×1/2", [1, 96, 96, 1], 1, 32, 2, "same"],
+  ["thesis ResNet block1 shortcut 3×3/2", [1, 96, 96, 1], 3, 32, 2, "same"],
+  ["thesis ResNet block1 3×3", [1, 48, 48, 32], 3, 32, 1, "same"],
+  ["thesis ResNet block2 shortcut 3×3/2", [1, 48, 48, 32], 3, 128, 2, "same"],
+  ["thesis ResNet block3 1×1", [1, 12, 12, 128], 1, 128, 1, "same"],
+  ["thesis ResNet reduce 3×3/2 valid", [1, 12, 12, 128], 3, 128, 2, "valid"],
+  ["resnet18-slim stem 3×3/2", [2, 96, 96, 1], 3, 16, 2, "same"],
+  ["resnet18-slim stage2 3×3/2", [1, 48, 48, 16], 3, 32, 2, "same"],
+  ["resnet18-slim stage2 projection 1×1/2", [1, 48, 48, 16], 1, 32, 2, "same"],
+  ["resnet18-slim stage4 3×3", [1, 6, 6, 192], 3, 192, 1, "same"],
+];
+
+/** The fused variants each model conv is checked with: tfjs-layers' linear (± bias) and ReLU with bias. */
+const FUSED = [
+  { activation: "linear", bias: false },
+  { activation: "linear", bias: true },
+  { activation: "relu", bias: true },
+] as const;
+
+testBothPaths(
+  "Conv2D and FusedConv2D (bias, linear or ReLU) match cpu on the models' convolutions",
+  async () => {
+    const rng = new Rng(5);
+    for (const [label, xShape, k, o, s, pad] of MODEL_CONVS) {
+      const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
+      const x = { data: randomArray(size(xShape), rng), shape: xShape };
+      const filter = { data: randomArray(k * k * xShape[3] * o, rng), shape: [k, k, xShape[3], o] };
+      const attrs = { strides: s, pad, dataFormat: "NHWC", dilations: 1 };
+      await compare("Conv2D", { x, filter }, attrs, `Conv2D ${label}`, true);
+      for (const f of FUSED) {
+        const bias = { data: randomArray(o, rng), shape: [o] };
+        await compare(
+          "FusedConv2D",
+          f.bias ? { x, filter, bias } : { x, filter },
+          {
+            ...attrs,
+            activation: f.activation,
+          },
+          `FusedConv2D ${label} ${f.activation}${f.bias ? " + bias" : ""}`,
+          true,
+        );
+      }
+    }
+  },
+);
+
+testBothPaths("Conv2D matches cpu over shapes, strides, paddings, kernel sizes and dilations", async () => {
+  const rng = new Rng(6);
+  for (const t of convCases()) {
+    for (const d of t.s === 1 ? [1, 2] : [1]) {
+      if (d > 1 && (t.pad === "valid" || Array.isArray(t.pad)) && (t.k - 1) * d + 1 > Math.min(t.h, t.w)) {
+        continue;
+      }
+      const x = { data: randomArray(t.b * t.h * t.w * t.c, rng), shape: [t.b, t.h, t.w, t.c] };
+      const filter = { data: randomArray(t.k * t.k * t.c * t.o, rng), shape: [t.k, t.k, t.c, t.o] };
+      await compare(
+        "Conv2D",
+        { x, filter },
+        { strides: t.s, pad: t.pad, dataFormat: "NHWC", dilations: d },
+        `conv ${t.label} d=${d}`,
+      );
+    }
+  }
+});
+
+Deno.test("a LeNet-sized FusedConv2D runs on the FMA engine; other activations fall back to XNNPACK", async () => {
+  await tf.setBackend("wasm");
+  const engine = fmaEngine(tf.backend() as BackendWasm);
+  assert(engine, "Deno's V8 supports relaxed SIMD: the FMA engine must load");
+  const rng = new Rng(7);
+  const xShape = [1, 47, 47, 32], fShape = [3, 3, 32, 64];
+  const x = { data: randomArray(47 * 47 * 32, rng), shape: xShape };
+  const filter = { data: randomArray(3 * 3 * 32 * 64, rng), shape: fShape };
+  const attrs = { strides: 1, pad: "valid", dataFormat: "NHWC", dilations: 1 };
+  const jobsOf = async (inputs: Record<string, { data: Float32Array; shape: number[] }>, extra: object) => {
+    const before = engine.jobs;
+    await compare("FusedConv2D", inputs, { ...attrs, ...extra }, JSON.stringify(extra));
+    return engine.jobs - before;
+  };
+  const bias = { data: randomArray(64, rng), shape: [64] };
+  // Far above the routing threshold: the FMA path must be taken with the default routing.
+  assert(45 * 45 * 9 * 32 * 64 > 10 * fmaRouting.minFlops);
+  assert.equal(await jobsOf({ x, filter, bias }, { activation: "relu" }), 1, "ReLU + bias on FMA");
+  assert.equal(await jobsOf({ x, filter }, { activation: "linear" }), 1, "linear on FMA");
+  assert.equal(
+    await jobsOf({ x, filter, bias }, { activation: "leakyrelu", leakyreluAlpha: 0.2 }),
+    0,
+    "leaky ReLU falls back",
+  );
+  fmaRouting.enabled = false;
+  try {
+    assert.equal(await jobsOf({ x, filter, bias }, { activation: "relu" }), 0, "FMA off: XNNPACK");
+  } finally {
+    fmaRouting.enabled = true;
   }
 });
 

@@ -42,6 +42,8 @@ const JOB_FIELDS = [
   "unitRows",
   "unitCols",
   "counter",
+  "bias",
+  "relu",
 ] as const;
 const MR = 4, NR = 8; // the tile of fma_gemm.c
 const MAX_UNIT_ROW_TILES = 64;
@@ -172,6 +174,8 @@ class Engine implements FmaEngine {
         unitRows,
         unitCols,
         counter: 0,
+        bias: job.bias ?? 0,
+        relu: job.relu ? 1 : 0,
       };
       JOB_FIELDS.forEach((name, i) => heap[(this.job >>> 2) + i] = values[name] | 0);
       if (threads === 1 || !this.ctrl) {

@@ -29,6 +29,10 @@ export interface GemmJob {
   cols: number;
   /** Add to C instead of overwriting it. */
   accumulate?: boolean;
+  /** Byte offset of `cols` floats added to every row of C at the end (a fused bias). */
+  bias?: number;
+  /** C = max(C, 0) at the end, after the bias (a fused ReLU). */
+  relu?: boolean;
 }
 
 /** Runs {@link GemmJob}s on one backend's heap (`fma_io.ts` makes them). */
@@ -56,7 +60,8 @@ export const fmaRouting: {
 };
 
 function engineFor(backend: BackendWasm, flops: number): FmaEngine | undefined {
-  if (!fmaRouting.enabled || flops < fmaRouting.minFlops) return undefined;
+  // An empty product (no depth) is left to XNNPACK: the engine would leave C unwritten.
+  if (!fmaRouting.enabled || flops === 0 || flops < fmaRouting.minFlops) return undefined;
   return fmaRouting.engine?.(backend);
 }
 
@@ -179,12 +184,25 @@ export function fmaConvFilterGrad(
   return convProduct(backend, x, dy, [g.fh, g.fw, x.shape[3], dy.shape[3]], g, "taps");
 }
 
+/** What a fused convolution does to its product before storing it: a bias of O floats, then ReLU. */
+export interface ConvEpilogue {
+  bias?: Info;
+  relu?: boolean;
+}
+
 /**
  * A forward NHWC convolution (filter `[fh,fw,C,O]`) as one product: rows are the output pixels, depth
- * the taps × input channels. Pads may be negative (crops). Undefined when the FMA path does not apply.
+ * the taps × input channels, then the optional `epilogue` (bias, ReLU). Pads may be negative (crops).
+ * Undefined when the FMA path does not apply.
  */
-export function fmaConv(backend: BackendWasm, x: Info, filter: Info, g: ConvGeometry): Info | undefined {
-  return convProduct(backend, x, filter, [x.shape[0], g.oh, g.ow, filter.shape[3]], g, "pixels");
+export function fmaConv(
+  backend: BackendWasm,
+  x: Info,
+  filter: Info,
+  g: ConvGeometry,
+  epilogue: ConvEpilogue = {},
+): Info | undefined {
+  return convProduct(backend, x, filter, [x.shape[0], g.oh, g.ow, filter.shape[3]], g, "pixels", epilogue);
 }
 
 /**
@@ -199,6 +217,7 @@ function convProduct(
   outShape: number[],
   g: ConvGeometry,
   rows: "taps" | "pixels",
+  epilogue: ConvEpilogue = {},
 ): Info | undefined {
   const [nb, , , c] = x.shape;
   const o = right.shape[3];
@@ -216,6 +235,8 @@ function convProduct(
     c: ptr(backend, out),
     ldc: o,
     cols: o,
+    bias: epilogue.bias ? ptr(backend, epilogue.bias) : undefined,
+    relu: epilogue.relu,
   });
   if (xp !== x) free(backend, xp);
   return out;

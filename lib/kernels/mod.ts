@@ -6,13 +6,21 @@
  * @module
  */
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from "./conv2d_backprop.ts";
+import { conv2DConfig, fusedConv2DConfig } from "./conv2d_forward.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { batchMatMulConfig } from "./batch_mat_mul.ts";
 import { fusedBatchNormGradConfig } from "./batch_norm_grad.ts";
 import { maxPoolGradConfig, sumConfig } from "./heap_kernels.ts";
 import { replaceKernel } from "./wasm_util.ts";
 
-export { batchMatMulConfig, conv2DBackpropFilterConfig, conv2DBackpropInputConfig, fusedBatchNormGradConfig };
+export {
+  batchMatMulConfig,
+  conv2DBackpropFilterConfig,
+  conv2DBackpropInputConfig,
+  conv2DConfig,
+  fusedBatchNormGradConfig,
+  fusedConv2DConfig,
+};
 
 /** Every kernel this project registers for `wasm`. */
 export const WASM_KERNELS: readonly tf.KernelConfig[] = [
@@ -21,6 +29,8 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   batchMatMulConfig,
   maxPoolGradConfig,
   sumConfig,
+  conv2DConfig,
+  fusedConv2DConfig,
 ];
 
 /**
