@@ -16,7 +16,7 @@
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import wt from "node:worker_threads";
-import { type FmaEngine, fmaRouting, type GemmJob } from "./fma_kernels.ts";
+import { type FmaEngine, fmaRouting, type GemmJob, type PoolGradJob } from "./fma_kernels.ts";
 
 interface EmscriptenModule {
   HEAPU8: Uint8Array;
@@ -45,6 +45,24 @@ const JOB_FIELDS = [
   "bias",
   "relu",
 ] as const;
+/** Fields of the C `PoolJob` struct (pool_grad.c), in order (int32 each). */
+const POOL_FIELDS = [
+  "x",
+  "dy",
+  "dx",
+  "nb",
+  "h",
+  "w",
+  "c",
+  "oh",
+  "ow",
+  "fh",
+  "fw",
+  "sh",
+  "sw",
+  "top",
+  "left",
+] as const satisfies readonly (keyof PoolGradJob)[];
 const MR = 4, NR = 8; // the tile of fma_gemm.c
 const MAX_UNIT_ROW_TILES = 64;
 
@@ -86,7 +104,9 @@ function disabledByEnv(): boolean {
 
 class Engine implements FmaEngine {
   private readonly run: (job: number) => void;
+  private readonly poolGrad: (job: number) => void;
   private readonly job: number;
+  private readonly poolJob: number;
   private readonly ctrl?: Int32Array;
   private workers: wt.Worker[] = [];
   private module?: WebAssembly.Module;
@@ -99,7 +119,9 @@ class Engine implements FmaEngine {
     const module = new WebAssembly.Module(code as BufferSource);
     const instance = new WebAssembly.Instance(module, { env: { memory } });
     this.run = instance.exports.gemm_run as (job: number) => void;
+    this.poolGrad = instance.exports.max_pool_grad as (job: number) => void;
     this.job = wasm._malloc(JOB_FIELDS.length * 4);
+    this.poolJob = wasm._malloc(POOL_FIELDS.length * 4);
     if (memory.buffer instanceof SharedArrayBuffer) {
       this.ctrl = new Int32Array(new SharedArrayBuffer(16 * 4));
       this.module = module;
@@ -140,6 +162,13 @@ class Engine implements FmaEngine {
       else Atomics.compareExchange(ctrl, CTRL.state + i, 0, 3);
     }
     for (const w of this.workers) w.unref(); // idle workers must not keep the process alive
+  }
+
+  maxPoolGrad(job: PoolGradJob): void {
+    this.jobs++;
+    const heap = new Int32Array(this.memory.buffer);
+    POOL_FIELDS.forEach((name, i) => heap[(this.poolJob >>> 2) + i] = job[name] | 0);
+    this.poolGrad(this.poolJob);
   }
 
   gemm(job: GemmJob): void {

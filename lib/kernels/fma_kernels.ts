@@ -1,6 +1,7 @@
 /**
- * Matrix products and convolutions of training on the relaxed-SIMD engine (`fma_io.ts`), as drop-in paths of
- * the wasm kernels: each returns undefined where it does not apply (no relaxed SIMD, `FKD_FMA=0`, too
+ * Matrix products and convolutions of training on the relaxed-SIMD engine (`fma_io.ts`), and the max-pool
+ * gradient on its SIMD module, as drop-in paths of the wasm kernels: each returns undefined where it does
+ * not apply (no relaxed SIMD, `FKD_FMA=0`, too
  * small to gain, a layout it does not cover), and the caller runs XNNPACK instead.
  *
  * Which shapes go here was measured (`deno task bench train --fma-ab`): products of at least
@@ -35,12 +36,36 @@ export interface GemmJob {
   relu?: boolean;
 }
 
+/**
+ * The gradient of a max-pool whose windows do not overlap (`c/pool_grad.c`): pointers are byte offsets,
+ * the rest the pool's geometry (NHWC).
+ */
+export interface PoolGradJob {
+  x: number;
+  dy: number;
+  dx: number;
+  nb: number;
+  h: number;
+  w: number;
+  c: number;
+  oh: number;
+  ow: number;
+  fh: number;
+  fw: number;
+  sh: number;
+  sw: number;
+  top: number;
+  left: number;
+}
+
 /** Runs {@link GemmJob}s on one backend's heap (`fma_io.ts` makes them). */
 export interface FmaEngine {
   /** Threads a job runs on (1 + ready workers). */
   readonly threads: number;
   /** Runs a job to completion (synchronously). */
   gemm(job: GemmJob): void;
+  /** Runs a max-pool gradient on the calling thread (memory-bound: one thread keeps up). */
+  maxPoolGrad(job: PoolGradJob): void;
   /** Jobs run so far (tests check that a path was taken). */
   readonly jobs: number;
 }
@@ -243,3 +268,30 @@ function convProduct(
 }
 
 export type { ConvGeometry };
+
+/**
+ * The gradient of a max-pool with non-overlapping windows (`fh ≤ sh`, `fw ≤ sw`) into `dx` (`x`'s shape),
+ * which must hold zeros wherever no window reaches. False (nothing written) where the SIMD path does not
+ * apply: overlapping windows, FMA paths off, no engine.
+ */
+export function simdMaxPoolGrad(
+  backend: BackendWasm,
+  t: { x: Info; dy: Info; dx: Info },
+  g: Omit<PoolGradJob, "x" | "dy" | "dx" | "nb" | "h" | "w" | "c">,
+): boolean {
+  if (g.fh > g.sh || g.fw > g.sw || !fmaRouting.enabled) return false;
+  const engine = fmaRouting.engine?.(backend);
+  if (!engine) return false;
+  const [nb, h, w, c] = t.x.shape;
+  engine.maxPoolGrad({
+    ...g,
+    x: ptr(backend, t.x),
+    dy: ptr(backend, t.dy),
+    dx: ptr(backend, t.dx),
+    nb,
+    h,
+    w,
+    c,
+  });
+  return true;
+}

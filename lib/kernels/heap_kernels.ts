@@ -9,6 +9,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { type Info, original } from "./wasm_util.ts";
+import { simdMaxPoolGrad } from "./fma_kernels.ts";
 
 function heap(backend: BackendWasm, info: Info): Float32Array {
   return backend.typedArrayFromHeap(info) as Float32Array;
@@ -45,7 +46,11 @@ function maxPoolGrad(args: {
   const x = heap(backend, input);
   const g = heap(backend, dy);
   const dx = heap(backend, out);
-  dx.fill(0);
+  // Windows that tile the input exactly write every element; else the rest must be zero.
+  const tiles = fh === sh && fw === sw && top === 0 && left === 0 && oh * sh === h && ow * sw === w;
+  if (!tiles) dx.fill(0);
+  if (simdMaxPoolGrad(backend, { x: input, dy, dx: out }, { oh, ow, fh, fw, sh, sw, top, left })) return out;
+  if (tiles) dx.fill(0); // the loop below adds into dx
   const best = new Float32Array(c);
   const at = new Int32Array(c);
   for (let b = 0; b < nb; b++) {

@@ -1,0 +1,72 @@
+// The gradient of a 2-D max-pool whose windows do not overlap (stride ≥ window, as in LeNet's 2×2/2),
+// with SIMD over channels, on tfjs-backend-wasm's heap (linked into the same module as fma_gemm.c).
+//
+// Each output's gradient goes to the first maximum of its window in row-major scan order (the cpu
+// backend's rule, which matters for ties such as the zeros after a ReLU); a window whose values are all
+// NaN or −∞ passes none. As windows do not overlap, every input is written at most once (dx = g or 0);
+// inputs outside every window are left alone (JavaScript zeroes dx first when there are any).
+// No static data and no stack, like fma_gemm.c.
+
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+typedef struct {
+  int32_t x;   // float*: the pool's input [nb, h, w, c]
+  int32_t dy;  // float*: the output gradient [nb, oh, ow, c]
+  int32_t dx;  // float*: the input gradient [nb, h, w, c]
+  int32_t nb, h, w, c, oh, ow, fh, fw, sh, sw, top, left;
+} PoolJob;
+
+#define F(p) ((float*)(uintptr_t)(uint32_t)(p))
+
+__attribute__((export_name("max_pool_grad"))) void max_pool_grad(int32_t job_ptr) {
+  const PoolJob* j = (const PoolJob*)(uintptr_t)(uint32_t)job_ptr;
+  const float* x = F(j->x);
+  const float* dy = F(j->dy);
+  float* dx = F(j->dx);
+  const int h = j->h, w = j->w, c = j->c, oh = j->oh, ow = j->ow;
+  const int c4 = c & ~3;
+  for (int b = 0; b < j->nb; b++) {
+    for (int oy = 0; oy < oh; oy++) {
+      const int y0 = oy * j->sh - j->top, r0 = y0 < 0 ? 0 : y0, r1 = y0 + j->fh < h ? y0 + j->fh : h;
+      for (int ox = 0; ox < ow; ox++) {
+        const int x0 = ox * j->sw - j->left, q0 = x0 < 0 ? 0 : x0, q1 = x0 + j->fw < w ? x0 + j->fw : w;
+        const float* g = dy + (((intptr_t)b * oh + oy) * ow + ox) * c;
+        for (int ch = 0; ch < c4; ch += 4) {
+          v128_t best = wasm_f32x4_splat(-__builtin_inff()), at = wasm_i32x4_splat(-1);
+          int k = 0;
+          for (int r = r0; r < r1; r++) {
+            for (int q = q0; q < q1; q++, k++) {
+              const v128_t v = wasm_v128_load(x + (((intptr_t)b * h + r) * w + q) * c + ch);
+              const v128_t m = wasm_f32x4_gt(v, best); // false for NaN
+              best = wasm_v128_bitselect(v, best, m);
+              at = wasm_v128_bitselect(wasm_i32x4_splat(k), at, m);
+            }
+          }
+          const v128_t gv = wasm_v128_load(g + ch), zero = wasm_f32x4_splat(0.f);
+          k = 0;
+          for (int r = r0; r < r1; r++) {
+            for (int q = q0; q < q1; q++, k++) {
+              const v128_t m = wasm_i32x4_eq(at, wasm_i32x4_splat(k));
+              wasm_v128_store(dx + (((intptr_t)b * h + r) * w + q) * c + ch, wasm_v128_bitselect(gv, zero, m));
+            }
+          }
+        }
+        for (int ch = c4; ch < c; ch++) {
+          float best = -__builtin_inff();
+          int at = -1, k = 0;
+          for (int r = r0; r < r1; r++) {
+            for (int q = q0; q < q1; q++, k++) {
+              const float v = x[(((intptr_t)b * h + r) * w + q) * c + ch];
+              if (v > best) best = v, at = k;
+            }
+          }
+          k = 0;
+          for (int r = r0; r < r1; r++) {
+            for (int q = q0; q < q1; q++, k++) dx[(((intptr_t)b * h + r) * w + q) * c + ch] = k == at ? g[ch] : 0.f;
+          }
+        }
+      }
+    }
+  }
+}
