@@ -345,7 +345,7 @@ testBothPaths(
   },
 );
 
-// The FMA side runs the SIMD kernel (c/pool_grad.c) where windows do not overlap (k ≤ s), JavaScript elsewhere.
+// The FMA side runs the SIMD kernel (c/heap_simd.c) where windows do not overlap (k ≤ s), JavaScript elsewhere.
 testBothPaths("MaxPoolGrad matches cpu over pool sizes, strides and paddings, with ties", async () => {
   const rng = new Rng(4);
   for (const [b, h, w, c] of [[2, 9, 9, 3], [1, 8, 11, 5], [2, 10, 9, 8], [1, 7, 6, 32]]) {
@@ -370,23 +370,29 @@ testBothPaths("MaxPoolGrad matches cpu over pool sizes, strides and paddings, wi
   }
 });
 
-Deno.test("Sum matches cpu over leading axes (bias gradients) and falls back for other axes", async () => {
-  const rng = new Rng(5);
-  for (const shape of [[4, 5, 6, 7], [3, 8], [2, 3, 1]]) {
-    const x = { data: randomArray(shape.reduce((p, d) => p * d, 1), rng), shape };
-    const leading = shape.slice(0, -1).map((_, i) => i);
-    for (const keepDims of [false, true]) {
-      await compare(
-        "Sum",
-        { x },
-        { axis: leading, keepDims },
-        `leading axes of [${shape}] keepDims=${keepDims}`,
-      );
-      await compare("Sum", { x }, { axis: [shape.length - 1], keepDims }, `last axis of [${shape}]`);
-      await compare("Sum", { x }, { axis: shape.map((_, i) => i), keepDims }, `all axes of [${shape}]`);
+// The FMA side sums leading axes in wasm SIMD (c/heap_simd.c), the XNNPACK side in JavaScript.
+testBothPaths(
+  "Sum matches cpu over leading axes (bias gradients) and falls back for other axes",
+  async () => {
+    const rng = new Rng(5);
+    for (const shape of [[4, 5, 6, 7], [3, 8], [2, 3, 1], [16, 40, 40, 9]]) {
+      const x = { data: randomArray(shape.reduce((p, d) => p * d, 1), rng), shape };
+      const leading = shape.slice(0, -1).map((_, i) => i);
+      for (const keepDims of [false, true]) {
+        await compare(
+          "Sum",
+          { x },
+          { axis: leading, keepDims },
+          `leading axes of [${shape}] keepDims=${keepDims}`,
+        );
+        // The stock kernel (float32 sums) is not within 1e-4 of cpu on the large shape.
+        if (x.data.length > 1000) continue;
+        await compare("Sum", { x }, { axis: [shape.length - 1], keepDims }, `last axis of [${shape}]`);
+        await compare("Sum", { x }, { axis: shape.map((_, i) => i), keepDims }, `all axes of [${shape}]`);
+      }
     }
-  }
-});
+  },
+);
 
 /** A small conv net with fixed weights: conv (stride 2, same) + max-pool + conv + avg-pool + dense. */
 function smallNet(weights: tf.Tensor[] | undefined): tf.LayersModel {

@@ -45,7 +45,7 @@ const JOB_FIELDS = [
   "bias",
   "relu",
 ] as const;
-/** Fields of the C `PoolJob` struct (pool_grad.c), in order (int32 each). */
+/** Fields of the C `PoolJob` struct (heap_simd.c), in order (int32 each). */
 const POOL_FIELDS = [
   "x",
   "dy",
@@ -105,6 +105,7 @@ function disabledByEnv(): boolean {
 class Engine implements FmaEngine {
   private readonly run: (job: number) => void;
   private readonly poolGrad: (job: number) => void;
+  private readonly sum: (src: number, dst: number, acc: number, rows: number, c: number) => void;
   private readonly job: number;
   private readonly poolJob: number;
   private readonly ctrl?: Int32Array;
@@ -120,6 +121,13 @@ class Engine implements FmaEngine {
     const instance = new WebAssembly.Instance(module, { env: { memory } });
     this.run = instance.exports.gemm_run as (job: number) => void;
     this.poolGrad = instance.exports.max_pool_grad as (job: number) => void;
+    this.sum = instance.exports.sum_rows as (
+      src: number,
+      dst: number,
+      acc: number,
+      rows: number,
+      c: number,
+    ) => void;
     this.job = wasm._malloc(JOB_FIELDS.length * 4);
     this.poolJob = wasm._malloc(POOL_FIELDS.length * 4);
     if (memory.buffer instanceof SharedArrayBuffer) {
@@ -169,6 +177,16 @@ class Engine implements FmaEngine {
     const heap = new Int32Array(this.memory.buffer);
     POOL_FIELDS.forEach((name, i) => heap[(this.poolJob >>> 2) + i] = job[name] | 0);
     this.poolGrad(this.poolJob);
+  }
+
+  sumRows(src: number, dst: number, rows: number, c: number): void {
+    this.jobs++;
+    const acc = this.wasm._malloc(c * 8); // float64 sums; malloc aligns to 8
+    try {
+      this.sum(src, dst, acc, rows, c);
+    } finally {
+      this.wasm._free(acc);
+    }
   }
 
   gemm(job: GemmJob): void {

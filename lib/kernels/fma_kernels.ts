@@ -37,7 +37,7 @@ export interface GemmJob {
 }
 
 /**
- * The gradient of a max-pool whose windows do not overlap (`c/pool_grad.c`): pointers are byte offsets,
+ * The gradient of a max-pool whose windows do not overlap (`c/heap_simd.c`): pointers are byte offsets,
  * the rest the pool's geometry (NHWC).
  */
 export interface PoolGradJob {
@@ -66,6 +66,8 @@ export interface FmaEngine {
   gemm(job: GemmJob): void;
   /** Runs a max-pool gradient on the calling thread (memory-bound: one thread keeps up). */
   maxPoolGrad(job: PoolGradJob): void;
+  /** `dst[ch] = Σ_r src[r·c + ch]` (float32 in and out, float64 sums) at byte offsets `src`, `dst`. */
+  sumRows(src: number, dst: number, rows: number, c: number): void;
   /** Jobs run so far (tests check that a path was taken). */
   readonly jobs: number;
 }
@@ -293,5 +295,16 @@ export function simdMaxPoolGrad(
     w,
     c,
   });
+  return true;
+}
+
+/**
+ * The sum of a float32 tensor over every axis but the last into `out` (`[c]` floats). False (nothing
+ * written) where the SIMD path does not apply (FMA paths off, no engine).
+ */
+export function simdSumRows(backend: BackendWasm, x: Info, out: Info, rows: number, c: number): boolean {
+  const engine = fmaRouting.enabled ? fmaRouting.engine?.(backend) : undefined;
+  if (!engine) return false;
+  engine.sumRows(ptr(backend, x), ptr(backend, out), rows, c);
   return true;
 }

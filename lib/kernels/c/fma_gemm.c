@@ -163,8 +163,10 @@ __attribute__((export_name("gemm_run"))) void gemm_run(int32_t job_ptr) {
     if (u >= units) return;
     const int t0 = (u % units_r) * ur, t1 = t0 + ur < row_tiles ? t0 + ur : row_tiles;
     const int s0 = (u / units_r) * uc, s1 = s0 + uc < col_tiles ? s0 + uc : col_tiles;
-    for (int q0 = 0; q0 < Q; q0 += KC) {
-      const int q1 = q0 + KC < Q ? q0 + KC : Q;
+    // Depth blocks of equal size (at most KC): a short last block would pay a tile's setup for little work.
+    const int blocks = (Q + KC - 1) / KC, kc = (Q + blocks - 1) / blocks;
+    for (int q0 = 0; q0 < Q; q0 += kc) {
+      const int q1 = q0 + kc < Q ? q0 + kc : Q;
       const int load = job->accumulate || q0 > 0, last = q1 == Q;
       for (int s = s0; s < s1; s++) {
         const int n = s * NR, nc = N - n < NR ? N - n : NR;

@@ -1,10 +1,15 @@
-// The gradient of a 2-D max-pool whose windows do not overlap (stride ≥ window, as in LeNet's 2×2/2),
-// with SIMD over channels, on tfjs-backend-wasm's heap (linked into the same module as fma_gemm.c).
+// Memory-bound kernels with SIMD over channels, on tfjs-backend-wasm's heap (linked into the same module
+// as fma_gemm.c; heap_kernels.ts has their JavaScript forms and the cases these do not cover).
 //
-// Each output's gradient goes to the first maximum of its window in row-major scan order (the cpu
+// max_pool_grad: the gradient of a 2-D max-pool whose windows do not overlap (stride ≥ window, as in
+// LeNet's 2×2/2). Each output's gradient goes to the first maximum of its window in row-major scan order (the cpu
 // backend's rule, which matters for ties such as the zeros after a ReLU); a window whose values are all
 // NaN or −∞ passes none. As windows do not overlap, every input is written at most once (dx = g or 0);
 // inputs outside every window are left alone (JavaScript zeroes dx first when there are any).
+//
+// sum_rows: the sum over every axis but the last (a bias gradient), accumulated in float64 like the
+// JavaScript form, so that large sums stay as exact as the cpu backend's.
+//
 // No static data and no stack, like fma_gemm.c.
 
 #include <stdint.h>
@@ -69,4 +74,25 @@ __attribute__((export_name("max_pool_grad"))) void max_pool_grad(int32_t job_ptr
       }
     }
   }
+}
+
+// acc (c doubles, scratch) = Σ_r src[r·c + ch]; dst[ch] = (float)acc[ch].
+__attribute__((export_name("sum_rows"))) void sum_rows(int32_t src_ptr, int32_t dst_ptr, int32_t acc_ptr,
+                                                         int32_t rows, int32_t c) {
+  const float* src = F(src_ptr);
+  float* dst = F(dst_ptr);
+  double* acc = (double*)(uintptr_t)(uint32_t)acc_ptr;
+  const int c4 = c & ~3;
+  for (int ch = 0; ch < c; ch++) acc[ch] = 0;
+  for (int r = 0; r < rows; r++, src += c) {
+    for (int ch = 0; ch < c4; ch += 4) {
+      const v128_t v = wasm_v128_load(src + ch);
+      const v128_t lo = wasm_f64x2_promote_low_f32x4(v);
+      const v128_t hi = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+      wasm_v128_store(acc + ch, wasm_f64x2_add(wasm_v128_load(acc + ch), lo));
+      wasm_v128_store(acc + ch + 2, wasm_f64x2_add(wasm_v128_load(acc + ch + 2), hi));
+    }
+    for (int ch = c4; ch < c; ch++) acc[ch] += src[ch];
+  }
+  for (int ch = 0; ch < c; ch++) dst[ch] = (float)acc[ch];
 }
