@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { registerWasmKernels, WASM_KERNELS } from "../lib/kernels/mod.ts";
 import { fmaRouting } from "../lib/kernels/fma_kernels.ts";
 import { fmaEngine, installFmaEngine } from "../lib/kernels/fma_io.ts";
+import { FusedAdamOptimizer } from "../lib/kernels/fused_adam.ts";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { stepLosses } from "./_train_losses.ts";
 import { Rng } from "../lib/core/rng.ts";
@@ -393,6 +394,53 @@ testBothPaths(
     }
   },
 );
+
+/** Five Adam steps on three variables (sizes with and without a SIMD tail), the learning rate changed once. */
+async function adamRun(
+  backend: string,
+  make: () => tf.AdamOptimizer,
+): Promise<{ weights: Float32Array[]; state: { name: string; data: Float32Array }[] }> {
+  await tf.setBackend(backend);
+  const rng = new Rng(8);
+  const shapes = [[7], [5, 3], [33, 4]];
+  const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
+  const vars = shapes.map((s) => tf.variable(tf.tensor(randomArray(size(s), rng), s)));
+  const optimizer = make();
+  for (let step = 0; step < 5; step++) {
+    if (step === 3) (optimizer as unknown as { learningRate: number }).learningRate = 0.05;
+    const grads = vars.map((v) => ({ name: v.name, tensor: tf.tensor(randomArray(v.size, rng), v.shape) }));
+    // Both forms tfjs accepts: an array of named tensors and a map from variable name.
+    const map = Object.fromEntries(grads.map((g) => [g.name, g.tensor])) as unknown as Parameters<
+      tf.AdamOptimizer["applyGradients"]
+    >[0];
+    optimizer.applyGradients(step % 2 ? grads : map);
+    tf.dispose(grads.map((g) => g.tensor));
+  }
+  const weights = vars.map((v) => v.dataSync() as Float32Array);
+  const state = (await optimizer.getWeights()).map((w) => ({
+    name: w.name.replace(/^.*\//, "…/"), // variable names differ between the runs
+    data: w.tensor.dataSync() as Float32Array,
+  }));
+  const betas = optimizer as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
+  state.push({ name: "accBeta1", data: betas.accBeta1.dataSync() as Float32Array });
+  state.push({ name: "accBeta2", data: betas.accBeta2.dataSync() as Float32Array });
+  optimizer.dispose();
+  tf.dispose(vars);
+  return { weights, state };
+}
+
+testBothPaths("FusedAdamOptimizer follows tfjs's Adam on cpu: weights, moments and β powers", async () => {
+  const want = await adamRun("cpu", () => tf.train.adam(0.01));
+  const got = await adamRun("wasm", () => new FusedAdamOptimizer(0.01));
+  assert.deepEqual(got.state.map((s) => s.name), want.state.map((s) => s.name));
+  for (const [i, w] of want.weights.entries()) {
+    assert(maxAbsDiff(got.weights[i], w) <= TOL, `variable ${i}: ${maxAbsDiff(got.weights[i], w)}`);
+  }
+  for (const [i, s] of want.state.entries()) {
+    const diff = maxAbsDiff(got.state[i].data, s.data);
+    assert(diff <= TOL, `${s.name}: max |wasm − cpu| = ${diff}`);
+  }
+});
 
 /** A small conv net with fixed weights: conv (stride 2, same) + max-pool + conv + avg-pool + dense. */
 function smallNet(weights: tf.Tensor[] | undefined): tf.LayersModel {

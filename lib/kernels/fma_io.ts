@@ -16,7 +16,7 @@
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import wt from "node:worker_threads";
-import { type FmaEngine, fmaRouting, type GemmJob, type PoolGradJob } from "./fma_kernels.ts";
+import { type AdamJob, type FmaEngine, fmaRouting, type GemmJob, type PoolGradJob } from "./fma_kernels.ts";
 
 interface EmscriptenModule {
   HEAPU8: Uint8Array;
@@ -105,6 +105,7 @@ function disabledByEnv(): boolean {
 class Engine implements FmaEngine {
   private readonly run: (job: number) => void;
   private readonly poolGrad: (job: number) => void;
+  private readonly adamUpdate: (...args: number[]) => void;
   private readonly sum: (src: number, dst: number, acc: number, rows: number, c: number) => void;
   private readonly job: number;
   private readonly poolJob: number;
@@ -121,6 +122,7 @@ class Engine implements FmaEngine {
     const instance = new WebAssembly.Instance(module, { env: { memory } });
     this.run = instance.exports.gemm_run as (job: number) => void;
     this.poolGrad = instance.exports.max_pool_grad as (job: number) => void;
+    this.adamUpdate = instance.exports.adam_update as (...args: number[]) => void;
     this.sum = instance.exports.sum_rows as (
       src: number,
       dst: number,
@@ -187,6 +189,30 @@ class Engine implements FmaEngine {
     } finally {
       this.wasm._free(acc);
     }
+  }
+
+  adam(t: AdamJob): void {
+    this.jobs++;
+    const f = Math.fround;
+    this.adamUpdate(
+      t.w,
+      t.g,
+      t.m,
+      t.v,
+      t.w2,
+      t.m2,
+      t.v2,
+      t.n,
+      // The scalars tfjs's optimizer makes (float32 tensors of these float64 expressions).
+      f(t.beta1),
+      f(1 - t.beta1),
+      f(t.beta2),
+      f(1 - t.beta2),
+      f(t.c1),
+      f(t.c2),
+      f(t.epsilon),
+      f(-t.lr),
+    );
   }
 
   gemm(job: GemmJob): void {

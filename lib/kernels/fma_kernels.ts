@@ -58,6 +58,26 @@ export interface PoolGradJob {
   left: number;
 }
 
+/** The tensors (byte offsets, `n` floats each) and float32 scalars of one Adam step. */
+export interface AdamJob {
+  w: number;
+  g: number;
+  m: number;
+  v: number;
+  /** Where w′, m′ and v′ go. */
+  w2: number;
+  m2: number;
+  v2: number;
+  n: number;
+  beta1: number;
+  beta2: number;
+  /** 1 − β₁ᵗ and 1 − β₂ᵗ (the bias corrections). */
+  c1: number;
+  c2: number;
+  epsilon: number;
+  lr: number;
+}
+
 /** Runs {@link GemmJob}s on one backend's heap (`fma_io.ts` makes them). */
 export interface FmaEngine {
   /** Threads a job runs on (1 + ready workers). */
@@ -68,6 +88,8 @@ export interface FmaEngine {
   maxPoolGrad(job: PoolGradJob): void;
   /** `dst[ch] = Σ_r src[r·c + ch]` (float32 in and out, float64 sums) at byte offsets `src`, `dst`. */
   sumRows(src: number, dst: number, rows: number, c: number): void;
+  /** One Adam step of one variable (`c/heap_simd.c`); tensors by byte offset, scalars as float32. */
+  adam(t: AdamJob): void;
   /** Jobs run so far (tests check that a path was taken). */
   readonly jobs: number;
 }

@@ -10,6 +10,8 @@
 // sum_rows: the sum over every axis but the last (a bias gradient), accumulated in float64 like the
 // JavaScript form, so that large sums stay as exact as the cpu backend's.
 //
+// adam_update: one Adam step of one variable (see there).
+//
 // No static data and no stack, like fma_gemm.c.
 
 #include <stdint.h>
@@ -95,4 +97,38 @@ __attribute__((export_name("sum_rows"))) void sum_rows(int32_t src_ptr, int32_t 
     for (int ch = c4; ch < c; ch++) acc[ch] += src[ch];
   }
   for (int ch = 0; ch < c; ch++) dst[ch] = (float)acc[ch];
+}
+
+// One Adam step of one variable, the operations of tfjs's AdamOptimizer in its order, in float32 (no
+// contraction: wasm has no fused multiply-add outside relaxed SIMD, which this never uses), so the result
+// equals the stock update:
+//   m' = m·β₁ + g·(1−β₁);  v' = v·β₂ + g²·(1−β₂);  w' = (m'/c₁) / (√(v'/c₂) + ε) · (−lr) + w
+// with c₁ = 1 − β₁ᵗ, c₂ = 1 − β₂ᵗ. Writes w', m', v' to their own buffers.
+__attribute__((export_name("adam_update"))) void adam_update(
+    int32_t w_ptr, int32_t g_ptr, int32_t m_ptr, int32_t v_ptr, int32_t w2_ptr, int32_t m2_ptr, int32_t v2_ptr,
+    int32_t n, float b1, float one_b1, float b2, float one_b2, float c1, float c2, float eps, float neg_lr) {
+  const float *w = F(w_ptr), *g = F(g_ptr), *m = F(m_ptr), *v = F(v_ptr);
+  float *w2 = F(w2_ptr), *m2 = F(m2_ptr), *v2 = F(v2_ptr);
+  const v128_t B1 = wasm_f32x4_splat(b1), OB1 = wasm_f32x4_splat(one_b1), B2 = wasm_f32x4_splat(b2),
+               OB2 = wasm_f32x4_splat(one_b2), C1 = wasm_f32x4_splat(c1), C2 = wasm_f32x4_splat(c2),
+               EPS = wasm_f32x4_splat(eps), NLR = wasm_f32x4_splat(neg_lr);
+  const int n4 = n & ~3;
+  for (int i = 0; i < n4; i += 4) {
+    const v128_t gi = wasm_v128_load(g + i);
+    const v128_t mi = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(m + i), B1), wasm_f32x4_mul(gi, OB1));
+    const v128_t vi = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(v + i), B2),
+                                     wasm_f32x4_mul(wasm_f32x4_mul(gi, gi), OB2));
+    const v128_t step = wasm_f32x4_div(wasm_f32x4_div(mi, C1),
+                                       wasm_f32x4_add(wasm_f32x4_sqrt(wasm_f32x4_div(vi, C2)), EPS));
+    wasm_v128_store(m2 + i, mi);
+    wasm_v128_store(v2 + i, vi);
+    wasm_v128_store(w2 + i, wasm_f32x4_add(wasm_f32x4_mul(step, NLR), wasm_v128_load(w + i)));
+  }
+  for (int i = n4; i < n; i++) {
+    const float mi = m[i] * b1 + g[i] * one_b1;
+    const float vi = v[i] * b2 + (g[i] * g[i]) * one_b2;
+    m2[i] = mi;
+    v2[i] = vi;
+    w2[i] = (mi / c1) / (__builtin_sqrtf(vi / c2) + eps) * neg_lr + w[i];
+  }
 }
