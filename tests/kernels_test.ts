@@ -395,6 +395,25 @@ testBothPaths(
   },
 );
 
+Deno.test("Identity on wasm shares its input's data (FMA paths on), copies it otherwise, and frees it once", async () => {
+  await tf.setBackend("wasm");
+  for (const share of [true, false]) {
+    fmaRouting.enabled = share;
+    try {
+      const before = tf.memory().numBytes;
+      const a = tf.tensor([1, 2, 3, 4, 5]);
+      const b = tf.engine().runKernel("Identity", { x: a }) as tf.Tensor;
+      assert.equal(b.dataId === a.dataId, share);
+      a.dispose();
+      assert.deepEqual([...b.dataSync()], [1, 2, 3, 4, 5], "the clone outlives its input");
+      b.dispose();
+      assert.equal(tf.memory().numBytes, before, "no data left behind");
+    } finally {
+      fmaRouting.enabled = true;
+    }
+  }
+});
+
 /** Five Adam steps on three variables (sizes with and without a SIMD tail), the learning rate changed once. */
 async function adamRun(
   backend: string,

@@ -10,7 +10,7 @@ import { conv2DConfig, fusedConv2DConfig } from "./conv2d_forward.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { batchMatMulConfig } from "./batch_mat_mul.ts";
 import { fusedBatchNormGradConfig } from "./batch_norm_grad.ts";
-import { maxPoolGradConfig, sumConfig } from "./heap_kernels.ts";
+import { identityConfig, maxPoolGradConfig, sumConfig } from "./heap_kernels.ts";
 import { replaceKernel } from "./wasm_util.ts";
 
 export {
@@ -31,6 +31,7 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   sumConfig,
   conv2DConfig,
   fusedConv2DConfig,
+  identityConfig,
 ];
 
 /**
