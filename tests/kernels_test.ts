@@ -414,6 +414,27 @@ Deno.test("Identity on wasm shares its input's data (FMA paths on), copies it ot
   }
 });
 
+testBothPaths("ReLU's gradient matches cpu, zeros, negative zeros and NaN included", async () => {
+  const rng = new Rng(9);
+  const xs = randomArray(3 * 5 * 7 * 3, rng); // 315 values: a SIMD tail of 3
+  xs[0] = 0, xs[1] = -0, xs[2] = NaN, xs[3] = Infinity, xs[4] = -Infinity;
+  const dys = randomArray(xs.length, rng);
+  dys[5] = NaN, dys[6] = -2;
+  xs[6] = -1; // −2 · 0 = −0
+  const gradOn = async (backend: string) => {
+    await tf.setBackend(backend);
+    return tf.tidy(() => {
+      const x = tf.tensor(xs, [3, 5, 7, 3]), dy = tf.tensor(dys, [3, 5, 7, 3]);
+      return tf.grad((v: tf.Tensor) => tf.relu(v))(x, dy).dataSync() as Float32Array;
+    });
+  };
+  const want = await gradOn("cpu"), got = await gradOn("wasm");
+  for (let i = 0; i < want.length; i++) {
+    const same = Object.is(got[i], want[i]) || Math.abs(got[i] - want[i]) <= TOL;
+    assert(same, `element ${i} (x=${xs[i]}, dy=${dys[i]}): wasm ${got[i]}, cpu ${want[i]}`);
+  }
+});
+
 /** Five Adam steps on three variables (sizes with and without a SIMD tail), the learning rate changed once. */
 async function adamRun(
   backend: string,

@@ -106,6 +106,7 @@ class Engine implements FmaEngine {
   private readonly run: (job: number) => void;
   private readonly poolGrad: (job: number) => void;
   private readonly adamUpdate: (...args: number[]) => void;
+  private readonly relu: (dy: number, x: number, dx: number, n: number) => void;
   private readonly sum: (src: number, dst: number, acc: number, rows: number, c: number) => void;
   private readonly job: number;
   private readonly poolJob: number;
@@ -123,6 +124,7 @@ class Engine implements FmaEngine {
     this.run = instance.exports.gemm_run as (job: number) => void;
     this.poolGrad = instance.exports.max_pool_grad as (job: number) => void;
     this.adamUpdate = instance.exports.adam_update as (...args: number[]) => void;
+    this.relu = instance.exports.relu_grad as (dy: number, x: number, dx: number, n: number) => void;
     this.sum = instance.exports.sum_rows as (
       src: number,
       dst: number,
@@ -189,6 +191,11 @@ class Engine implements FmaEngine {
     } finally {
       this.wasm._free(acc);
     }
+  }
+
+  reluGrad(dy: number, x: number, dx: number, n: number): void {
+    this.jobs++;
+    this.relu(dy, x, dx, n);
   }
 
   adam(t: AdamJob): void {

@@ -90,6 +90,8 @@ export interface FmaEngine {
   sumRows(src: number, dst: number, rows: number, c: number): void;
   /** One Adam step of one variable (`c/heap_simd.c`); tensors by byte offset, scalars as float32. */
   adam(t: AdamJob): void;
+  /** `dx = dy · step(x)` over `n` floats (byte offsets). */
+  reluGrad(dy: number, x: number, dx: number, n: number): void;
   /** Jobs run so far (tests check that a path was taken). */
   readonly jobs: number;
 }
@@ -329,4 +331,22 @@ export function simdSumRows(backend: BackendWasm, x: Info, out: Info, rows: numb
   if (!engine) return false;
   engine.sumRows(ptr(backend, x), ptr(backend, out), rows, c);
   return true;
+}
+
+/** Whether the SIMD module's kernels run on this backend now (FMA paths on, engine loaded). */
+export function simdAvailable(backend: BackendWasm): boolean {
+  return fmaRouting.enabled && fmaRouting.engine?.(backend) !== undefined;
+}
+
+/**
+ * ReLU's gradient `dy · step(x)` into a new tensor, or undefined where the SIMD path does not apply (FMA paths
+ * off, no engine, not float32 of one shape).
+ */
+export function simdReluGrad(backend: BackendWasm, dy: Info, x: Info): Info | undefined {
+  if (dy.dtype !== "float32" || x.dtype !== "float32" || dy.shape.join() !== x.shape.join()) return undefined;
+  const engine = fmaRouting.enabled ? fmaRouting.engine?.(backend) : undefined;
+  if (!engine) return undefined;
+  const out = backend.makeOutput(x.shape, "float32");
+  engine.reluGrad(ptr(backend, dy), ptr(backend, x), ptr(backend, out), out.shape.reduce((p, d) => p * d, 1));
+  return out;
 }

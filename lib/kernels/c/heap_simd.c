@@ -10,7 +10,7 @@
 // sum_rows: the sum over every axis but the last (a bias gradient), accumulated in float64 like the
 // JavaScript form, so that large sums stay as exact as the cpu backend's.
 //
-// adam_update: one Adam step of one variable (see there).
+// adam_update: one Adam step of one variable; relu_grad: the gradient of ReLU (see there).
 //
 // No static data and no stack, like fma_gemm.c.
 
@@ -130,5 +130,25 @@ __attribute__((export_name("adam_update"))) void adam_update(
     m2[i] = mi;
     v2[i] = vi;
     w2[i] = (mi / c1) / (__builtin_sqrtf(vi / c2) + eps) * neg_lr + w[i];
+  }
+}
+
+// The gradient of ReLU as tfjs computes it, dx = dy · step(x) with step(x) = 1 for x > 0, NaN for NaN, else
+// 0 (so dx keeps tfjs's −0 and NaN), in one pass instead of three kernels (a copy, step, multiply).
+__attribute__((export_name("relu_grad"))) void relu_grad(int32_t dy_ptr, int32_t x_ptr, int32_t dx_ptr,
+                                                           int32_t n) {
+  const float *dy = F(dy_ptr), *x = F(x_ptr);
+  float* dx = F(dx_ptr);
+  const v128_t zero = wasm_f32x4_splat(0.f), one = wasm_f32x4_splat(1.f);
+  const int n4 = n & ~3;
+  for (int i = 0; i < n4; i += 4) {
+    const v128_t xi = wasm_v128_load(x + i);
+    const v128_t nan_or_zero = wasm_v128_bitselect(xi, zero, wasm_f32x4_ne(xi, xi));
+    const v128_t step = wasm_v128_bitselect(one, nan_or_zero, wasm_f32x4_gt(xi, zero));
+    wasm_v128_store(dx + i, wasm_f32x4_mul(wasm_v128_load(dy + i), step));
+  }
+  for (int i = n4; i < n; i++) {
+    const float step = x[i] > 0.f ? 1.f : x[i] != x[i] ? x[i] : 0.f;
+    dx[i] = dy[i] * step;
   }
 }
