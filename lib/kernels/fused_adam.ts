@@ -33,8 +33,10 @@ function offset(backend: BackendWasm, t: tf.Tensor): number {
  *
  * @example
  * ```ts
- * const optimizer = new FusedAdamOptimizer(1e-3);
- * optimizer.minimize(() => loss(model));
+ * import * as tf from "@tensorflow/tfjs";
+ * const w = tf.variable(tf.scalar(3));
+ * const optimizer = new FusedAdamOptimizer(0.1);
+ * optimizer.minimize(() => tf.square(w) as tf.Scalar);
  * ```
  */
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
