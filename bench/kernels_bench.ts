@@ -29,8 +29,17 @@ function conv(h: number, c: number, o: number, pad: "valid" | "same", stride = 1
   const info = tf.backend_util.computeConv2DInfo([B, h, h, c], [3, 3, c, o], stride, 1, pad);
   const flops = B * info.outHeight * info.outWidth * 9 * c * o;
   const name = `${h}×${h}×${c}→${o} ${pad}${stride > 1 ? ` /${stride}` : ""}`;
-  const attrs = { strides: stride, pad, dataFormat: "NHWC" };
+  const attrs = { strides: stride, pad, dataFormat: "NHWC", dilations: 1 };
   return [
+    {
+      label: `conv ${name}: forward`,
+      flops,
+      make: () => {
+        const x = tf.randomUniform([B, h, h, c]), f = tf.randomUniform([3, 3, c, o]);
+        const run = () => tf.engine().runKernel("Conv2D", { x, filter: f }, attrs) as tf.Tensor;
+        return { run, inputs: [x, f] };
+      },
+    },
     {
       label: `conv ${name}: filter gradient`,
       flops,

@@ -16,6 +16,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { FusedAdamOptimizer } from "../lib/kernels/fused_adam.ts";
 import { type BackendName, initBackend } from "../lib/backend_io.ts";
 import { createModel, MODEL_NAMES, type ModelName } from "../lib/models/mod.ts";
 import { autoMicroBatch, trainStepAsync } from "../lib/train/train_step.ts";
@@ -69,7 +70,7 @@ export async function measure(
 ): Promise<Row> {
   await initBackend({ backend });
   const model = createModel(name, { seed: 0 });
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = new FusedAdamOptimizer(1e-3);
   const x = tf.randomUniform([batch, 96, 96, 1], 0, 1, "float32", 1) as tf.Tensor4D;
   const y = tf.randomUniform([batch, 30], -1, 1, "float32", 2) as tf.Tensor2D;
   const mask = tf.onesLike(y) as tf.Tensor2D;

@@ -14,6 +14,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { FusedAdamOptimizer } from "../lib/kernels/fused_adam.ts";
 import { initBackend } from "../lib/backend_io.ts";
 import { syntheticDataset } from "../lib/data/synthetic.ts";
 import { fmaRouting } from "../lib/kernels/fma_kernels.ts";
@@ -78,7 +79,7 @@ export function parseTurnOptions(args: string[]): TurnOptions {
 
 function wasmSide(name: string, fma: boolean): Side {
   const model = createModel("lenet", { seed: 0 });
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = new FusedAdamOptimizer(1e-3);
   const x = tf.randomUniform([BATCH, 96, 96, 1], 0, 1, "float32", 1) as tf.Tensor4D;
   const y = tf.randomUniform([BATCH, 30], -1, 1, "float32", 2) as tf.Tensor2D;
   const mask = tf.onesLike(y) as tf.Tensor2D;

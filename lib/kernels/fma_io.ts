@@ -16,7 +16,7 @@
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import wt from "node:worker_threads";
-import { type FmaEngine, fmaRouting, type GemmJob } from "./fma_kernels.ts";
+import { type AdamJob, type FmaEngine, fmaRouting, type GemmJob, type PoolGradJob } from "./fma_kernels.ts";
 
 interface EmscriptenModule {
   HEAPU8: Uint8Array;
@@ -42,7 +42,27 @@ const JOB_FIELDS = [
   "unitRows",
   "unitCols",
   "counter",
+  "bias",
+  "relu",
 ] as const;
+/** Fields of the C `PoolJob` struct (heap_simd.c), in order (int32 each). */
+const POOL_FIELDS = [
+  "x",
+  "dy",
+  "dx",
+  "nb",
+  "h",
+  "w",
+  "c",
+  "oh",
+  "ow",
+  "fh",
+  "fw",
+  "sh",
+  "sw",
+  "top",
+  "left",
+] as const satisfies readonly (keyof PoolGradJob)[];
 const MR = 4, NR = 8; // the tile of fma_gemm.c
 const MAX_UNIT_ROW_TILES = 64;
 
@@ -84,7 +104,12 @@ function disabledByEnv(): boolean {
 
 class Engine implements FmaEngine {
   private readonly run: (job: number) => void;
+  private readonly poolGrad: (job: number) => void;
+  private readonly adamUpdate: (...args: number[]) => void;
+  private readonly relu: (dy: number, x: number, dx: number, n: number) => void;
+  private readonly sum: (src: number, dst: number, acc: number, rows: number, c: number) => void;
   private readonly job: number;
+  private readonly poolJob: number;
   private readonly ctrl?: Int32Array;
   private workers: wt.Worker[] = [];
   private module?: WebAssembly.Module;
@@ -97,7 +122,18 @@ class Engine implements FmaEngine {
     const module = new WebAssembly.Module(code as BufferSource);
     const instance = new WebAssembly.Instance(module, { env: { memory } });
     this.run = instance.exports.gemm_run as (job: number) => void;
+    this.poolGrad = instance.exports.max_pool_grad as (job: number) => void;
+    this.adamUpdate = instance.exports.adam_update as (...args: number[]) => void;
+    this.relu = instance.exports.relu_grad as (dy: number, x: number, dx: number, n: number) => void;
+    this.sum = instance.exports.sum_rows as (
+      src: number,
+      dst: number,
+      acc: number,
+      rows: number,
+      c: number,
+    ) => void;
     this.job = wasm._malloc(JOB_FIELDS.length * 4);
+    this.poolJob = wasm._malloc(POOL_FIELDS.length * 4);
     if (memory.buffer instanceof SharedArrayBuffer) {
       this.ctrl = new Int32Array(new SharedArrayBuffer(16 * 4));
       this.module = module;
@@ -140,6 +176,52 @@ class Engine implements FmaEngine {
     for (const w of this.workers) w.unref(); // idle workers must not keep the process alive
   }
 
+  maxPoolGrad(job: PoolGradJob): void {
+    this.jobs++;
+    const heap = new Int32Array(this.memory.buffer);
+    POOL_FIELDS.forEach((name, i) => heap[(this.poolJob >>> 2) + i] = job[name] | 0);
+    this.poolGrad(this.poolJob);
+  }
+
+  sumRows(src: number, dst: number, rows: number, c: number): void {
+    this.jobs++;
+    const acc = this.wasm._malloc(c * 8); // float64 sums; malloc aligns to 8
+    try {
+      this.sum(src, dst, acc, rows, c);
+    } finally {
+      this.wasm._free(acc);
+    }
+  }
+
+  reluGrad(dy: number, x: number, dx: number, n: number): void {
+    this.jobs++;
+    this.relu(dy, x, dx, n);
+  }
+
+  adam(t: AdamJob): void {
+    this.jobs++;
+    const f = Math.fround;
+    this.adamUpdate(
+      t.w,
+      t.g,
+      t.m,
+      t.v,
+      t.w2,
+      t.m2,
+      t.v2,
+      t.n,
+      // The scalars tfjs's optimizer makes (float32 tensors of these float64 expressions).
+      f(t.beta1),
+      f(1 - t.beta1),
+      f(t.beta2),
+      f(1 - t.beta2),
+      f(t.c1),
+      f(t.c2),
+      f(t.epsilon),
+      f(-t.lr),
+    );
+  }
+
   gemm(job: GemmJob): void {
     const rows = job.rowOffsets.length, depth = job.depthOffsets.length;
     if (rows === 0 || job.cols === 0) return;
@@ -172,6 +254,8 @@ class Engine implements FmaEngine {
         unitRows,
         unitCols,
         counter: 0,
+        bias: job.bias ?? 0,
+        relu: job.relu ? 1 : 0,
       };
       JOB_FIELDS.forEach((name, i) => heap[(this.job >>> 2) + i] = values[name] | 0);
       if (threads === 1 || !this.ctrl) {

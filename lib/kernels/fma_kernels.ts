@@ -1,6 +1,7 @@
 /**
- * Matrix products and convolutions of training on the relaxed-SIMD engine (`fma_io.ts`), as drop-in paths of
- * the wasm kernels: each returns undefined where it does not apply (no relaxed SIMD, `FKD_FMA=0`, too
+ * Matrix products and convolutions of training on the relaxed-SIMD engine (`fma_io.ts`), and the max-pool
+ * gradient on its SIMD module, as drop-in paths of the wasm kernels: each returns undefined where it does
+ * not apply (no relaxed SIMD, `FKD_FMA=0`, too
  * small to gain, a layout it does not cover), and the caller runs XNNPACK instead.
  *
  * Which shapes go here was measured (`deno task bench train --fma-ab`): products of at least
@@ -29,6 +30,52 @@ export interface GemmJob {
   cols: number;
   /** Add to C instead of overwriting it. */
   accumulate?: boolean;
+  /** Byte offset of `cols` floats added to every row of C at the end (a fused bias). */
+  bias?: number;
+  /** C = max(C, 0) at the end, after the bias (a fused ReLU). */
+  relu?: boolean;
+}
+
+/**
+ * The gradient of a max-pool whose windows do not overlap (`c/heap_simd.c`): pointers are byte offsets,
+ * the rest the pool's geometry (NHWC).
+ */
+export interface PoolGradJob {
+  x: number;
+  dy: number;
+  dx: number;
+  nb: number;
+  h: number;
+  w: number;
+  c: number;
+  oh: number;
+  ow: number;
+  fh: number;
+  fw: number;
+  sh: number;
+  sw: number;
+  top: number;
+  left: number;
+}
+
+/** The tensors (byte offsets, `n` floats each) and float32 scalars of one Adam step. */
+export interface AdamJob {
+  w: number;
+  g: number;
+  m: number;
+  v: number;
+  /** Where w′, m′ and v′ go. */
+  w2: number;
+  m2: number;
+  v2: number;
+  n: number;
+  beta1: number;
+  beta2: number;
+  /** 1 − β₁ᵗ and 1 − β₂ᵗ (the bias corrections). */
+  c1: number;
+  c2: number;
+  epsilon: number;
+  lr: number;
 }
 
 /** Runs {@link GemmJob}s on one backend's heap (`fma_io.ts` makes them). */
@@ -37,6 +84,14 @@ export interface FmaEngine {
   readonly threads: number;
   /** Runs a job to completion (synchronously). */
   gemm(job: GemmJob): void;
+  /** Runs a max-pool gradient on the calling thread (memory-bound: one thread keeps up). */
+  maxPoolGrad(job: PoolGradJob): void;
+  /** `dst[ch] = Σ_r src[r·c + ch]` (float32 in and out, float64 sums) at byte offsets `src`, `dst`. */
+  sumRows(src: number, dst: number, rows: number, c: number): void;
+  /** One Adam step of one variable (`c/heap_simd.c`); tensors by byte offset, scalars as float32. */
+  adam(t: AdamJob): void;
+  /** `dx = dy · step(x)` over `n` floats (byte offsets). */
+  reluGrad(dy: number, x: number, dx: number, n: number): void;
   /** Jobs run so far (tests check that a path was taken). */
   readonly jobs: number;
 }
@@ -56,7 +111,8 @@ export const fmaRouting: {
 };
 
 function engineFor(backend: BackendWasm, flops: number): FmaEngine | undefined {
-  if (!fmaRouting.enabled || flops < fmaRouting.minFlops) return undefined;
+  // An empty product (no depth) is left to XNNPACK: the engine would leave C unwritten.
+  if (!fmaRouting.enabled || flops === 0 || flops < fmaRouting.minFlops) return undefined;
   return fmaRouting.engine?.(backend);
 }
 
@@ -179,12 +235,25 @@ export function fmaConvFilterGrad(
   return convProduct(backend, x, dy, [g.fh, g.fw, x.shape[3], dy.shape[3]], g, "taps");
 }
 
+/** What a fused convolution does to its product before storing it: a bias of O floats, then ReLU. */
+export interface ConvEpilogue {
+  bias?: Info;
+  relu?: boolean;
+}
+
 /**
  * A forward NHWC convolution (filter `[fh,fw,C,O]`) as one product: rows are the output pixels, depth
- * the taps × input channels. Pads may be negative (crops). Undefined when the FMA path does not apply.
+ * the taps × input channels, then the optional `epilogue` (bias, ReLU). Pads may be negative (crops).
+ * Undefined when the FMA path does not apply.
  */
-export function fmaConv(backend: BackendWasm, x: Info, filter: Info, g: ConvGeometry): Info | undefined {
-  return convProduct(backend, x, filter, [x.shape[0], g.oh, g.ow, filter.shape[3]], g, "pixels");
+export function fmaConv(
+  backend: BackendWasm,
+  x: Info,
+  filter: Info,
+  g: ConvGeometry,
+  epilogue: ConvEpilogue = {},
+): Info | undefined {
+  return convProduct(backend, x, filter, [x.shape[0], g.oh, g.ow, filter.shape[3]], g, "pixels", epilogue);
 }
 
 /**
@@ -199,6 +268,7 @@ function convProduct(
   outShape: number[],
   g: ConvGeometry,
   rows: "taps" | "pixels",
+  epilogue: ConvEpilogue = {},
 ): Info | undefined {
   const [nb, , , c] = x.shape;
   const o = right.shape[3];
@@ -216,9 +286,67 @@ function convProduct(
     c: ptr(backend, out),
     ldc: o,
     cols: o,
+    bias: epilogue.bias ? ptr(backend, epilogue.bias) : undefined,
+    relu: epilogue.relu,
   });
   if (xp !== x) free(backend, xp);
   return out;
 }
 
 export type { ConvGeometry };
+
+/**
+ * The gradient of a max-pool with non-overlapping windows (`fh ≤ sh`, `fw ≤ sw`) into `dx` (`x`'s shape),
+ * which must hold zeros wherever no window reaches. False (nothing written) where the SIMD path does not
+ * apply: overlapping windows, FMA paths off, no engine.
+ */
+export function simdMaxPoolGrad(
+  backend: BackendWasm,
+  t: { x: Info; dy: Info; dx: Info },
+  g: Omit<PoolGradJob, "x" | "dy" | "dx" | "nb" | "h" | "w" | "c">,
+): boolean {
+  if (g.fh > g.sh || g.fw > g.sw || !fmaRouting.enabled) return false;
+  const engine = fmaRouting.engine?.(backend);
+  if (!engine) return false;
+  const [nb, h, w, c] = t.x.shape;
+  engine.maxPoolGrad({
+    ...g,
+    x: ptr(backend, t.x),
+    dy: ptr(backend, t.dy),
+    dx: ptr(backend, t.dx),
+    nb,
+    h,
+    w,
+    c,
+  });
+  return true;
+}
+
+/**
+ * The sum of a float32 tensor over every axis but the last into `out` (`[c]` floats). False (nothing
+ * written) where the SIMD path does not apply (FMA paths off, no engine).
+ */
+export function simdSumRows(backend: BackendWasm, x: Info, out: Info, rows: number, c: number): boolean {
+  const engine = fmaRouting.enabled ? fmaRouting.engine?.(backend) : undefined;
+  if (!engine) return false;
+  engine.sumRows(ptr(backend, x), ptr(backend, out), rows, c);
+  return true;
+}
+
+/** Whether the SIMD module's kernels run on this backend now (FMA paths on, engine loaded). */
+export function simdAvailable(backend: BackendWasm): boolean {
+  return fmaRouting.enabled && fmaRouting.engine?.(backend) !== undefined;
+}
+
+/**
+ * ReLU's gradient `dy · step(x)` into a new tensor, or undefined where the SIMD path does not apply (FMA paths
+ * off, no engine, not float32 of one shape).
+ */
+export function simdReluGrad(backend: BackendWasm, dy: Info, x: Info): Info | undefined {
+  if (dy.dtype !== "float32" || x.dtype !== "float32" || dy.shape.join() !== x.shape.join()) return undefined;
+  const engine = fmaRouting.enabled ? fmaRouting.engine?.(backend) : undefined;
+  if (!engine) return undefined;
+  const out = backend.makeOutput(x.shape, "float32");
+  engine.reluGrad(ptr(backend, dy), ptr(backend, x), ptr(backend, out), out.shape.reduce((p, d) => p * d, 1));
+  return out;
+}

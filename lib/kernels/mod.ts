@@ -6,13 +6,22 @@
  * @module
  */
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from "./conv2d_backprop.ts";
+import { conv2DConfig, fusedConv2DConfig } from "./conv2d_forward.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { batchMatMulConfig } from "./batch_mat_mul.ts";
 import { fusedBatchNormGradConfig } from "./batch_norm_grad.ts";
-import { maxPoolGradConfig, sumConfig } from "./heap_kernels.ts";
+import { identityConfig, maxPoolGradConfig, sumConfig } from "./heap_kernels.ts";
 import { replaceKernel } from "./wasm_util.ts";
+import { reluGradConfig, reluGradKernelConfig } from "./relu_grad.ts";
 
-export { batchMatMulConfig, conv2DBackpropFilterConfig, conv2DBackpropInputConfig, fusedBatchNormGradConfig };
+export {
+  batchMatMulConfig,
+  conv2DBackpropFilterConfig,
+  conv2DBackpropInputConfig,
+  conv2DConfig,
+  fusedBatchNormGradConfig,
+  fusedConv2DConfig,
+};
 
 /** Every kernel this project registers for `wasm`. */
 export const WASM_KERNELS: readonly tf.KernelConfig[] = [
@@ -21,11 +30,16 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   batchMatMulConfig,
   maxPoolGradConfig,
   sumConfig,
+  conv2DConfig,
+  fusedConv2DConfig,
+  identityConfig,
+  reluGradKernelConfig,
 ];
 
 /**
  * Registers {@link WASM_KERNELS} for the `wasm` backend, replacing stock kernels of the same name, and the
- * tile-free batch-norm gradient ({@link fusedBatchNormGradConfig}, all backends). Safe to
+ * tile-free batch-norm gradient ({@link fusedBatchNormGradConfig}) and the one-pass ReLU gradient
+ * (`relu_grad.ts`), for all backends. Safe to
  * call more than once. Call it after importing `@tensorflow/tfjs-backend-wasm`.
  *
  * @example
@@ -36,8 +50,8 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
  */
 export function registerWasmKernels(): string[] {
   for (const config of WASM_KERNELS) replaceKernel(config);
-  if (tf.getGradient("FusedBatchNorm")?.gradFunc !== fusedBatchNormGradConfig.gradFunc) {
-    tf.registerGradient(fusedBatchNormGradConfig);
+  for (const grad of [fusedBatchNormGradConfig, reluGradConfig]) {
+    if (tf.getGradient(grad.kernelName)?.gradFunc !== grad.gradFunc) tf.registerGradient(grad);
   }
   return WASM_KERNELS.map((k) => k.kernelName);
 }

@@ -19,6 +19,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { FusedAdamOptimizer } from "../kernels/fused_adam.ts";
 import { augmentBatch, type Augmenter, defaultAugmentation } from "../augment/augment.ts";
 import {
   checkFreshRunFolder,
@@ -394,7 +395,7 @@ async function trainLocked(
     history: [],
   };
   state = { ...state, bestValRmse: state.bestValRmse ?? Infinity }; // JSON stores Infinity as null
-  const optimizer = tf.train.adam(state.lr);
+  const optimizer = new FusedAdamOptimizer(state.lr);
   if (ck) {
     const weights = tf.io.decodeWeights(ck.optimizer.data, ck.optimizer.specs);
     await optimizer.setWeights(adamStateInModelOrder(model, weights, cfg.out!));
