@@ -66,7 +66,7 @@ export interface PredictOptions {
 /**
  * What `deno task predict` does by default, chosen on the validation photos (README, "Keypoints on real
  * photos"): the cascade chain, one refinement round and flip test-time augmentation gave the lowest failure
- * rate (9.3 % against 11.3 % for one shot from the frontal cascade), at four predictions per face.
+ * rate (7.8 % against 11.1 % for one shot from the frontal cascade), at four predictions per face.
  */
 export const DEFAULT_REFINE = 1;
 
