@@ -32,15 +32,6 @@ function conv(h: number, c: number, o: number, pad: "valid" | "same", stride = 1
   const attrs = { strides: stride, pad, dataFormat: "NHWC", dilations: 1 };
   return [
     {
-      label: `conv ${name}: forward`,
-      flops,
-      make: () => {
-        const x = tf.randomUniform([B, h, h, c]), f = tf.randomUniform([3, 3, c, o]);
-        const run = () => tf.engine().runKernel("Conv2D", { x, filter: f }, attrs) as tf.Tensor;
-        return { run, inputs: [x, f] };
-      },
-    },
-    {
       label: `conv ${name}: filter gradient`,
       flops,
       make: () => {

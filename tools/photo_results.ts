@@ -21,6 +21,7 @@ import { loadDataset } from "../lib/data/spec_io.ts";
 import { type EndToEndReport, runEndToEnd } from "../lib/evaluate/end_to_end_io.ts";
 import { evaluate, type Metrics, metricsByPart, predictWithFlipTta } from "../lib/evaluate/metrics.ts";
 import { loadKeypointModel } from "../lib/models/folder_io.ts";
+import { DEFAULT_DETECTOR, DEFAULT_FLIP, DEFAULT_REFINE } from "../lib/face/predict_io.ts";
 import { splitLikeTraining } from "../lib/train/train_io.ts";
 
 const SPEC = {
@@ -64,7 +65,10 @@ async function main(): Promise<void> {
     { name: "cascade chain, refine 1", refine: 1, flip: false, chain: true },
     { name: "cascade chain, refine 1, flip", refine: 1, flip: true, chain: true },
   ];
-  const settings = args["defaults-only"] ? allSettings.slice(-1) : allSettings;
+  // predict's defaults, from the constants predict itself uses.
+  const isDefault = (s: (typeof allSettings)[number]) =>
+    s.refine === DEFAULT_REFINE && s.flip === DEFAULT_FLIP && s.chain === (DEFAULT_DETECTOR === "chain");
+  const settings = args["defaults-only"] ? allSettings.filter(isDefault) : allSettings;
 
   const splitModel = (await loadKeypointModel(models[0])).metadata;
   for (const dir of models) {

@@ -254,8 +254,8 @@ class Engine implements FmaEngine {
         unitRows,
         unitCols,
         counter: 0,
-        bias: job.bias ?? 0,
-        relu: job.relu ? 1 : 0,
+        bias: 0, // the C epilogue (a bias, ReLU) is not used: forward convolutions stay on XNNPACK
+        relu: 0,
       };
       JOB_FIELDS.forEach((name, i) => heap[(this.job >>> 2) + i] = values[name] | 0);
       if (threads === 1 || !this.ctrl) {

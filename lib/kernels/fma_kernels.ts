@@ -30,10 +30,6 @@ export interface GemmJob {
   cols: number;
   /** Add to C instead of overwriting it. */
   accumulate?: boolean;
-  /** Byte offset of `cols` floats added to every row of C at the end (a fused bias). */
-  bias?: number;
-  /** C = max(C, 0) at the end, after the bias (a fused ReLU). */
-  relu?: boolean;
 }
 
 /**
@@ -235,25 +231,14 @@ export function fmaConvFilterGrad(
   return convProduct(backend, x, dy, [g.fh, g.fw, x.shape[3], dy.shape[3]], g, "taps");
 }
 
-/** What a fused convolution does to its product before storing it: a bias of O floats, then ReLU. */
-export interface ConvEpilogue {
-  bias?: Info;
-  relu?: boolean;
-}
-
 /**
  * A forward NHWC convolution (filter `[fh,fw,C,O]`) as one product: rows are the output pixels, depth
- * the taps × input channels, then the optional `epilogue` (bias, ReLU). Pads may be negative (crops).
- * Undefined when the FMA path does not apply.
+ * the taps × input channels. Pads may be negative (crops). Undefined when the FMA path does not apply.
+ * Used for the gradients (`conv2d_backprop.ts`); the model's own forward convolutions stay on XNNPACK, which
+ * measured faster at inference (README, "The rest of the step").
  */
-export function fmaConv(
-  backend: BackendWasm,
-  x: Info,
-  filter: Info,
-  g: ConvGeometry,
-  epilogue: ConvEpilogue = {},
-): Info | undefined {
-  return convProduct(backend, x, filter, [x.shape[0], g.oh, g.ow, filter.shape[3]], g, "pixels", epilogue);
+export function fmaConv(backend: BackendWasm, x: Info, filter: Info, g: ConvGeometry): Info | undefined {
+  return convProduct(backend, x, filter, [x.shape[0], g.oh, g.ow, filter.shape[3]], g, "pixels");
 }
 
 /**
@@ -268,7 +253,6 @@ function convProduct(
   outShape: number[],
   g: ConvGeometry,
   rows: "taps" | "pixels",
-  epilogue: ConvEpilogue = {},
 ): Info | undefined {
   const [nb, , , c] = x.shape;
   const o = right.shape[3];
@@ -286,8 +270,6 @@ function convProduct(
     c: ptr(backend, out),
     ldc: o,
     cols: o,
-    bias: epilogue.bias ? ptr(backend, epilogue.bias) : undefined,
-    relu: epilogue.relu,
   });
   if (xp !== x) free(backend, xp);
   return out;

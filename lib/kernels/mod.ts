@@ -6,7 +6,6 @@
  * @module
  */
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from "./conv2d_backprop.ts";
-import { conv2DConfig, fusedConv2DConfig } from "./conv2d_forward.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { batchMatMulConfig } from "./batch_mat_mul.ts";
 import { fusedBatchNormGradConfig } from "./batch_norm_grad.ts";
@@ -18,9 +17,7 @@ export {
   batchMatMulConfig,
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
-  conv2DConfig,
   fusedBatchNormGradConfig,
-  fusedConv2DConfig,
 };
 
 /** Every kernel this project registers for `wasm`. */
@@ -30,8 +27,6 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   batchMatMulConfig,
   maxPoolGradConfig,
   sumConfig,
-  conv2DConfig,
-  fusedConv2DConfig,
   identityConfig,
   reluGradKernelConfig,
 ];
