@@ -13,12 +13,7 @@ import { identityConfig, maxPoolGradConfig, sumConfig } from "./heap_kernels.ts"
 import { replaceKernel } from "./wasm_util.ts";
 import { reluGradConfig, reluGradKernelConfig } from "./relu_grad.ts";
 
-export {
-  batchMatMulConfig,
-  conv2DBackpropFilterConfig,
-  conv2DBackpropInputConfig,
-  fusedBatchNormGradConfig,
-};
+export { batchMatMulConfig, conv2DBackpropFilterConfig, conv2DBackpropInputConfig, fusedBatchNormGradConfig };
 
 /** Every kernel this project registers for `wasm`. */
 export const WASM_KERNELS: readonly tf.KernelConfig[] = [
