@@ -24,7 +24,7 @@ import {
   perKeypointTable,
   predictWithFlipTta,
 } from "../lib/evaluate/metrics.ts";
-import { CASCADE_NAMES } from "../lib/face/framing.ts";
+import { DETECTOR_SPEC_HELP } from "../lib/face/detectors_io.ts";
 import { splitLikeTraining } from "../lib/train/train_io.ts";
 import { loadKeypointModel } from "../lib/models/folder_io.ts";
 import { endToEndJson, endToEndTable, runEndToEnd } from "../lib/evaluate/end_to_end_io.ts";
@@ -76,9 +76,12 @@ const SPEC = {
   },
   detector: {
     type: "string",
-    choices: ["default", "chain"],
     default: "default",
-    description: "--end-to-end: the frontal Haar cascade, or the chain default → alt2 → profile",
+    description: `--end-to-end: ${DETECTOR_SPEC_HELP}`,
+  },
+  "cnn-detector": {
+    type: "string",
+    description: "--end-to-end: the CNN detector's folder (default data/face-detector)",
   },
 } as const;
 
@@ -101,7 +104,8 @@ async function main(): Promise<void> {
       split: args.split === "all" ? undefined : args.split as "training" | "validation",
       refine: args.refine,
       flip: args.tta,
-      cascades: args.detector === "chain" ? CASCADE_NAMES : undefined,
+      detectorSpec: args.detector,
+      cnnDir: args["cnn-detector"],
       cache: args.cache,
     });
     if (report.n === 0) throw new DataError("no images to evaluate", { file: args.data });

@@ -24,7 +24,7 @@ import { basename, extname, join } from "node:path";
 import { parseArgs, runCli, usage } from "./args.ts";
 import { checkWritableFolder } from "../lib/core/atomic_io.ts";
 import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
-import { createFaceDetector, DEFAULT_DETECTOR_OPTIONS } from "../lib/face/detect_io.ts";
+import { DEFAULT_DETECTOR_OPTIONS } from "../lib/face/detect_io.ts";
 import { DataError, UsageError } from "../lib/core/errors.ts";
 import { loadKeypointModel, resolveModelDir } from "../lib/models/mod.ts";
 import {
@@ -35,7 +35,7 @@ import {
   predictImageFile,
   type PredictionResult,
 } from "../lib/face/predict_io.ts";
-import { createCascadeDetector } from "../lib/face/cascades_io.ts";
+import { DETECTOR_SPEC_HELP, openFaceDetector } from "../lib/face/detectors_io.ts";
 import { DEFAULT_CROP_MARGIN } from "../lib/data/crop.ts";
 import { isVideoFile, VIDEO_EXTENSIONS } from "../lib/video/ffmpeg_io.ts";
 import { frameJson, predictVideoFile } from "../lib/video/pipeline_io.ts";
@@ -96,9 +96,12 @@ const SPEC = {
   },
   detector: {
     type: "string",
-    choices: ["default", "chain"],
     default: DEFAULT_DETECTOR,
-    description: "the frontal Haar cascade, or the chain default → alt2 → profile (when one finds nothing)",
+    description: DETECTOR_SPEC_HELP,
+  },
+  "cnn-detector": {
+    type: "string",
+    description: "the CNN detector's folder (default data/face-detector)",
   },
   backend: { type: "string", choices: BACKEND_NAMES, description: "tfjs backend (default: best found)" },
   "every-n": {
@@ -183,9 +186,10 @@ async function main(): Promise<void> {
     minNeighbors: args["min-neighbors"],
     minSize: args["min-size"],
   };
-  const detector = args.detector === "chain"
-    ? await createCascadeDetector(detectorOptions)
-    : await createFaceDetector(detectorOptions);
+  const { detector } = await openFaceDetector(args.detector, {
+    haar: detectorOptions,
+    cnnDir: args["cnn-detector"],
+  });
   const shot = { margin: args.margin, refine: args.refine, flip: args.flip };
   const used = new Set<string>();
   let failed = 0;

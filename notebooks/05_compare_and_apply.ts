@@ -158,7 +158,6 @@ md(`${portraits.length} portraits; the files are \`outputs/figures/05_portrait_*
 // missed or its NME (mean error over the outer-eye-corner distance) exceeds 0.10.
 
 // %%
-import { CASCADE_NAMES } from "../lib/data/crop.ts";
 import { openDetector } from "../lib/evaluate/end_to_end_io.ts";
 import { DETECTION_CACHE_DIR } from "../lib/face/detection_cache_io.ts";
 import { DEFAULT_DETECTOR, DEFAULT_FLIP, DEFAULT_REFINE } from "../lib/face/predict_io.ts";
@@ -173,7 +172,7 @@ const held = await endToEndPhotos(
   nb.pick(undefined, 40),
 );
 const chain = await openDetector({
-  cascades: DEFAULT_DETECTOR === "chain" ? CASCADE_NAMES : undefined,
+  detectorSpec: DEFAULT_DETECTOR,
   cache: true,
   cacheDir: join(REPO_ROOT, DETECTION_CACHE_DIR),
 });

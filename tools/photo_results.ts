@@ -16,7 +16,6 @@ import { DATASET_CACHE_DIR } from "../lib/data/dataset_cache_io.ts";
 import { parseArgs, runCli, usage } from "../cli/args.ts";
 import { UsageError } from "../lib/core/errors.ts";
 import { initBackend } from "../lib/backend_io.ts";
-import { CASCADE_NAMES } from "../lib/data/crop.ts";
 import { loadDataset } from "../lib/data/spec_io.ts";
 import { type EndToEndReport, runEndToEnd } from "../lib/evaluate/end_to_end_io.ts";
 import { evaluate, type Metrics, metricsByPart, predictWithFlipTta } from "../lib/evaluate/metrics.ts";
@@ -38,7 +37,7 @@ const SPEC = {
   },
   "defaults-only": {
     type: "boolean",
-    description: "end to end, only predict's defaults (cascade chain, refine 1, flip): for comparing runs",
+    description: "end to end, only predict's defaults (detector, refinement, flip): for comparing runs",
   },
 } as const;
 
@@ -59,15 +58,17 @@ async function main(): Promise<void> {
   await initBackend();
   const pct = (v: number) => Number.isFinite(v) ? `${(100 * v).toFixed(2)} %` : "–";
   const allSettings = [
-    { name: "frontal cascade, one shot", refine: 0, flip: false, chain: false },
-    { name: "frontal cascade, refine 1", refine: 1, flip: false, chain: false },
-    { name: "frontal cascade, refine 2", refine: 2, flip: false, chain: false },
-    { name: "cascade chain, refine 1", refine: 1, flip: false, chain: true },
-    { name: "cascade chain, refine 1, flip", refine: 1, flip: true, chain: true },
+    { name: "frontal cascade, one shot", refine: 0, flip: false, detector: "default" },
+    { name: "frontal cascade, refine 1", refine: 1, flip: false, detector: "default" },
+    { name: "frontal cascade, refine 2", refine: 2, flip: false, detector: "default" },
+    { name: "cascade chain, refine 1", refine: 1, flip: false, detector: "chain" },
+    { name: "cascade chain, refine 1, flip", refine: 1, flip: true, detector: "chain" },
+    { name: "CNN detector, refine 1, flip", refine: 1, flip: true, detector: "cnn" },
+    { name: "CNN, then cascade chain, refine 1, flip", refine: 1, flip: true, detector: "cnn+chain" },
   ];
   // predict's defaults, from the constants predict itself uses.
   const isDefault = (s: (typeof allSettings)[number]) =>
-    s.refine === DEFAULT_REFINE && s.flip === DEFAULT_FLIP && s.chain === (DEFAULT_DETECTOR === "chain");
+    s.refine === DEFAULT_REFINE && s.flip === DEFAULT_FLIP && s.detector === DEFAULT_DETECTOR;
   const settings = args["defaults-only"] ? allSettings.filter(isDefault) : allSettings;
 
   const splitModel = (await loadKeypointModel(models[0])).metadata;
@@ -112,7 +113,7 @@ async function main(): Promise<void> {
         splitFrom: models[0],
         refine: s.refine,
         flip: s.flip,
-        cascades: s.chain ? CASCADE_NAMES : undefined,
+        detectorSpec: s.detector,
         cache: true,
         progress: false,
       });

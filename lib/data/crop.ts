@@ -95,14 +95,15 @@ export const HAAR_TO_LANDMARK_BOX = {
  * ```
  */
 export function cropBoxForDetection(
-  face: Box & { cascade?: CascadeName; mirrored?: boolean },
+  face: Box & { cascade?: CascadeName; mirrored?: boolean; source?: "cnn" },
   margin: number = DEFAULT_CROP_MARGIN,
 ): CropBox {
   if (!(margin >= 0) || !Number.isFinite(margin)) {
     throw new UsageError(`margin must be a finite number ≥ 0, got ${margin}`);
   }
-  // A box from one of several cascades is framed with that cascade's calibration.
-  const frame = CASCADE_FRAMING[face.cascade ?? "default"];
+  // A box from one of several cascades is framed with that cascade's calibration; the CNN detector's box
+  // is already the landmark box.
+  const frame = face.source === "cnn" ? LANDMARK_BOX_FRAMING : CASCADE_FRAMING[face.cascade ?? "default"];
   const side = Math.max(face.width, face.height);
   const size = Math.max(1, Math.round(frame.extent * side * (1 + 2 * margin)));
   // Centres in pixel-centre coordinates: a box starting at pixel x with side w is centred at x + (w − 1)/2.
@@ -110,6 +111,9 @@ export function cropBoxForDetection(
   const cy = face.y + (face.height - 1) / 2 + frame.shiftY * side;
   return { x: Math.round(cx - (size - 1) / 2), y: Math.round(cy - (size - 1) / 2), size };
 }
+
+/** The framing of a box that is the 68-landmark box itself (the CNN detector's): the training crop's. */
+const LANDMARK_BOX_FRAMING = { extent: 1, shiftX: 0, shiftY: 0 } as const;
 
 /** The Haar cascades `createCascadeDetector` knows (see `face/cascades.ts`), in the order they are tried. */
 export const CASCADE_NAMES = ["default", "alt2", "profile"] as const;

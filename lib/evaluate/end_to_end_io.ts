@@ -12,8 +12,7 @@
  * @example
  * ```ts
  * import { readLandmarks68Folder } from "../data/landmarks68_io.ts";
- * import { createFaceDetector } from "../face/detect_io.ts";
- * import { DEFAULT_MODEL_DIR, loadKeypointModel } from "../models/folder_io.ts";
+ *  * import { DEFAULT_MODEL_DIR, loadKeypointModel } from "../models/folder_io.ts";
  * const ds = await readLandmarks68Folder("../shared/data/ytf68", "test");
  * const model = await loadKeypointModel(DEFAULT_MODEL_DIR);
  * const report = await evaluateEndToEnd(await createFaceDetector(), model, ds);
@@ -28,9 +27,8 @@ import { IBUG68_OUTER_EYE_CORNERS, KEYPOINT_NAMES, NUM_LANDMARKS_68 } from "../c
 import { landmarks68ToKaggle15 } from "../data/landmarks68_io.ts";
 import { pointBounds } from "../data/crop.ts";
 import type { CropSource, KeypointDataset } from "../data/types.ts";
-import { type FaceDetector, type FaceDetectorOptions } from "../face/detect.ts";
+import type { FaceDetector, FaceDetectorOptions } from "../face/detect.ts";
 import { type Box, iou } from "../core/box.ts";
-import { createFaceDetector } from "../face/detect_io.ts";
 import { UsageError } from "../core/errors.ts";
 import { readGray } from "../core/image_io.ts";
 import type { KeypointPredictor } from "../models/types.ts";
@@ -38,9 +36,8 @@ import { loadKeypointModel } from "../models/mod.ts";
 import { loadDataset } from "../data/spec_io.ts";
 import { predictFaces, type PredictOptions } from "../face/predict_io.ts";
 import { progressBar } from "../train/progress_io.ts";
-import { CHAIN_VERSION, createCascadeDetector, DEFAULT_EDGE_PAD } from "../face/cascades_io.ts";
+import { openFaceDetector } from "../face/detectors_io.ts";
 import { type CachedDetector, cachedDetector } from "../face/detection_cache_io.ts";
-import type { CascadeName } from "../data/crop.ts";
 import { splitLikeTraining } from "../train/train_io.ts";
 
 /** The summary `deno task evaluate --end-to-end --json` prints. */
@@ -216,8 +213,10 @@ export interface EndToEndCommandOptions {
   limit?: number;
   margin?: number;
   detector?: FaceDetectorOptions;
-  /** Haar cascades to try in order (`createCascadeDetector`); default: the frontal default only. */
-  cascades?: readonly CascadeName[];
+  /** Which detector (`default`, `chain`, `cnn`, or several joined by `+`, see `detectors_io.ts`); default `default`. */
+  detectorSpec?: string;
+  /** The CNN detector's folder when the spec names `cnn` (default `data/face-detector`). */
+  cnnDir?: string;
   /** Score only the faces of this part of the model's training split (re-made from its metadata). */
   split?: "training" | "validation";
   /** Re-make the split from this model folder's metadata instead (to score several models on one set). */
@@ -232,19 +231,17 @@ export interface EndToEndCommandOptions {
 }
 
 /**
- * The detector of an end-to-end run: the frontal cascade, or the chain of `cascades`; with `cache`, a
- * detection cache in `cacheDir` (default `outputs/cache/detections/`) shared by every run with the same
- * detector settings.
+ * The detector of an end-to-end run (`detectorSpec`, default the frontal cascade); with `cache`, a detection
+ * cache in `cacheDir` (default `outputs/cache/detections/`) shared by every run with the same detector and
+ * settings.
  */
 export async function openDetector(
-  opts: Pick<EndToEndCommandOptions, "detector" | "cascades" | "cache"> & { cacheDir?: string },
+  opts: Pick<EndToEndCommandOptions, "detector" | "detectorSpec" | "cnnDir" | "cache"> & { cacheDir?: string },
 ): Promise<{ detector: FaceDetector; detectionCache?: CachedDetector }> {
-  const detector = opts.cascades
-    ? await createCascadeDetector({ ...opts.detector, cascades: opts.cascades })
-    : await createFaceDetector(opts.detector);
-  const label = opts.cascades
-    ? `${opts.cascades.join("-")}-rot-25+25-pad${DEFAULT_EDGE_PAD}-v${CHAIN_VERSION}`
-    : "default";
+  const { detector, label } = await openFaceDetector(opts.detectorSpec ?? "default", {
+    haar: opts.detector,
+    cnnDir: opts.cnnDir,
+  });
   const detectionCache = opts.cache ? await cachedDetector(detector, label, opts.cacheDir) : undefined;
   return { detector, detectionCache };
 }

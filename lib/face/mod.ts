@@ -1,5 +1,6 @@
 /**
- * Faces in photos: Haar detection (`detect.ts`), crop → model → keypoints in photo pixels
+ * Faces in photos: Haar detection (`detect.ts`), the project's CNN detector (`cnn_detector.ts`), detectors
+ * by name and one after another (`detectors_io.ts`), crop → model → keypoints in photo pixels
  * (`predict_io.ts`), following faces between frames (`track.ts`) and smoothing them over time
  * (`smoothing.ts`).
  *
@@ -8,6 +9,9 @@
 export * from "./types.ts";
 export * from "./detect.ts";
 export * from "./detect_io.ts";
+export * from "./cnn_detector.ts";
+export * from "./cnn_detector_io.ts";
+export * from "./detectors_io.ts";
 export * from "./predict_io.ts";
 export {
   FaceTracker,

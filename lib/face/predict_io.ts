@@ -74,7 +74,7 @@ export const DEFAULT_REFINE = 1;
 export const DEFAULT_FLIP = true;
 
 /** The detector `deno task predict` uses by default (see {@link DEFAULT_REFINE}). */
-export const DEFAULT_DETECTOR: "default" | "chain" = "chain";
+export const DEFAULT_DETECTOR: string = "chain";
 
 /**
  * Predicts keypoints for faces already found in `gray`: crops each box, runs the predictor once on all of
