@@ -83,6 +83,19 @@ const SPEC = {
     type: "string",
     description: "--end-to-end: the CNN detector's folder (default data/face-detector)",
   },
+  "cnn-threshold": {
+    type: "number",
+    min: 0.01,
+    max: 0.99,
+    description: "--end-to-end: the CNN detector's score threshold (default: its metadata's)",
+  },
+  "cnn-tiles": {
+    type: "number",
+    integer: true,
+    min: 1,
+    max: 4,
+    description: "--end-to-end: tiles across the photo the CNN detector also searches (1: none; default 2)",
+  },
 } as const;
 
 async function main(): Promise<void> {
@@ -106,6 +119,8 @@ async function main(): Promise<void> {
       flip: args.tta,
       detectorSpec: args.detector,
       cnnDir: args["cnn-detector"],
+      cnnThreshold: args["cnn-threshold"],
+      cnnTiles: args["cnn-tiles"],
       cache: args.cache,
     });
     if (report.n === 0) throw new DataError("no images to evaluate", { file: args.data });

@@ -8,7 +8,8 @@
  * request and kept in memory (`--dev`: on every request).
  *
  * Routes: `/` the page, `/app.js` the bundle, `/model/*` the model folder's
- * files (`model.json`, `weights.bin`, `metadata.json`), `/data/haarcascade_frontalface_default.xml`,
+ * files (`model.json`, `weights.bin`, `metadata.json`), `/detector/*` the CNN face detector's (from
+ * `data/face-detector/`), `/data/haarcascade_frontalface_default.xml`,
  * `/vendor/tfjs-wasm/*.wasm` (from node_modules). Responses carry COOP/COEP headers so the page is
  * cross-origin isolated and tfjs may use its multi-threaded WASM build.
  *
@@ -24,6 +25,7 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const WEB = join(ROOT, "web");
 const WASM_DIR = join(ROOT, "node_modules/@tensorflow/tfjs-backend-wasm/dist");
 const CASCADE = join(ROOT, "data/haarcascade_frontalface_default.xml");
+const CNN_DETECTOR = join(ROOT, "data/face-detector");
 
 /** Options of {@link startServer}. */
 export interface ServeOptions {
@@ -137,6 +139,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<Server> {
       const name = path.slice(path.lastIndexOf("/") + 1);
       const safe = /^[\w][\w.-]*$/.test(name);
       if (safe && path === `/model/${name}`) return await file(join(model, name));
+      if (safe && path === `/detector/${name}`) return await file(join(CNN_DETECTOR, name));
       if (safe && path === `/vendor/tfjs-wasm/${name}` && name.endsWith(".wasm")) {
         return await file(join(WASM_DIR, name));
       }

@@ -10,6 +10,7 @@ import type { RawImage } from "../lib/core/image.ts";
 import { Rng } from "../lib/core/rng.ts";
 import { cropBoxForDetection, squareBoxAround } from "../lib/data/crop.ts";
 import {
+  cnnDetector,
   createFaceGridModel,
   decodeFaces,
   DETECTOR_GRID,
@@ -23,9 +24,9 @@ import {
   TARGET_CHANNELS,
   toPhoto,
 } from "../lib/face/cnn_detector.ts";
-import { cnnDetector, loadCnnDetector, readCnnDetector, saveCnnDetector } from "../lib/face/cnn_detector_io.ts";
-import { firstThatFinds, openFaceDetector, parseDetectorSpec } from "../lib/face/detectors_io.ts";
-import type { FaceDetector } from "../lib/face/detect.ts";
+import { loadCnnDetector, readCnnDetector, saveCnnDetector } from "../lib/face/cnn_detector_io.ts";
+import { openFaceDetector, parseDetectorSpec } from "../lib/face/detectors_io.ts";
+import { type FaceDetector, firstThatFinds } from "../lib/face/detect.ts";
 import { readGray } from "../lib/core/image_io.ts";
 import {
   type DetectorPhoto,
@@ -172,7 +173,7 @@ Deno.test("cnn detector: a saved folder loads back as the same detector; other f
     const gray = squarePhoto().image;
     const loaded = await loadCnnDetector(join(dir, "det"));
     assert.equal(loaded.threshold, 0.2);
-    assert.deepEqual(loaded.detect(gray), cnnDetector(model, 0.2).detect(gray));
+    assert.deepEqual(loaded.detect(gray), cnnDetector(model, { threshold: 0.2 }).detect(gray));
     loaded.close();
     await assert.rejects(() => loadCnnDetector(join(dir, "det"), { threshold: 1.5 }), UsageError);
     // A keypoint model's folder is not a detector: the error names the metadata file.
@@ -200,7 +201,8 @@ Deno.test("cnn detector: scoring counts found faces and other boxes", () => {
 });
 
 Deno.test("detectors: specs, and a later detector only where the earlier found nothing", async () => {
-  assert.deepEqual(parseDetectorSpec("cnn+chain"), ["cnn", "chain"]);
+  assert.deepEqual(parseDetectorSpec("cnn+chain"), [["cnn"], ["chain"]]);
+  assert.deepEqual(parseDetectorSpec("cnn|default+chain"), [["cnn", "default"], ["chain"]]);
   assert.throws(() => parseDetectorSpec("cnn+haar"), (e: Error) => e instanceof UsageError && e.message.includes('"haar"'));
   assert.throws(() => parseDetectorSpec("cnn+cnn"), UsageError);
   const calls: string[] = [];
@@ -218,7 +220,7 @@ Deno.test("detectors: specs, and a later detector only where the earlier found n
   // The shipped network finds the astronaut where the frontal cascade does.
   const astronaut = await readGray("data/portraits/astronaut.png");
   const { detector, label } = await openFaceDetector("cnn");
-  assert.match(label, /^cnn-[0-9a-f]{12}-t0\.\d+$/);
+  assert.match(label, /^cnn-[0-9a-f]{12}-t0\.\d+-tiles\d$/);
   const [face] = detector.detect(astronaut);
   detector.close();
   assert.ok(face && iou(face, { x: 177, y: 65, width: 96, height: 96 }) > 0.4, JSON.stringify(face));

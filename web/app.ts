@@ -1,12 +1,14 @@
 /// <reference lib="dom" />
 /**
- * The live camera page: opens the webcam, finds faces with OpenCV.js (the library's own `lib/face/detect.ts`),
+ * The live camera page: opens the webcam, finds faces with the project's CNN detector served at `/detector/`
+ * (`lib/face/cnn_detector.ts`), and where it finds none with OpenCV.js's frontal cascade (`lib/face/detect.ts`),
  * predicts their keypoints with the model served at `/model/` (tfjs; WebGPU, else WASM, else WebGL), follows
  * and smooths them with `lib/face/track.ts` / `lib/face/smoothing.ts`, and draws them with `lib/viz/annotate.ts`'s SVG
  * overlay. `cli/serve.ts` bundles this file for the browser on request.
  *
  * Query options: `?detectEvery=K` (default 5; 1 = detect on every frame), `?smoothing=none|ema[:A]|
- * one-euro[:MINCUTOFF,BETA]` (default one-euro), `?backend=webgpu|wasm|webgl` (force one).
+ * one-euro[:MINCUTOFF,BETA]` (default one-euro), `?backend=webgpu|wasm|webgl` (force one), `?detector=haar`
+ * (the frontal cascade alone, as the thesis).
  *
  * For tests, `window.__fkd` holds `{ready, backend, frames, fps, lastFaces, error}`.
  *
@@ -18,7 +20,8 @@ import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
 import { annotationSvg } from "../lib/viz/annotate.ts";
 import { enlargeToFace } from "../lib/data/crop.ts";
-import { createFaceDetectorFromCascade } from "../lib/face/detect.ts";
+import { createFaceDetectorFromCascade, type FaceDetector, firstThatFinds } from "../lib/face/detect.ts";
+import { cnnDetector } from "../lib/face/cnn_detector.ts";
 import { type RawImage } from "../lib/core/image.ts";
 import { modelPredictor } from "../lib/models/keypoint_model.ts";
 import { IMAGE_SIZE } from "../lib/core/constants.ts";
@@ -85,7 +88,14 @@ async function main(): Promise<void> {
   status("loading OpenCV…");
   const res = await fetch("/data/haarcascade_frontalface_default.xml");
   if (!res.ok) throw new Error(`GET /data/haarcascade_frontalface_default.xml: ${res.status}`);
-  const detector = await createFaceDetectorFromCascade(new Uint8Array(await res.arrayBuffer()));
+  const haar = await createFaceDetectorFromCascade(new Uint8Array(await res.arrayBuffer()));
+  let detector: FaceDetector = haar;
+  if (params.get("detector") !== "haar") {
+    status("loading the face detector…");
+    const net = await tf.loadLayersModel("/detector/model.json");
+    const { threshold } = await fetch("/detector/metadata.json").then((r) => r.json());
+    detector = firstThatFinds([cnnDetector(net, { threshold }), haar]);
+  }
   status("opening the camera…");
   const video = $<HTMLVideoElement>("video");
   video.srcObject = await navigator.mediaDevices.getUserMedia({

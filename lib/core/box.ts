@@ -39,3 +39,11 @@ export function iou(a: Box, b: Box): number {
   const union = a.width * a.height + b.width * b.height - inter;
   return union > 0 ? inter / union : 0;
 }
+
+/** The share of the smaller box that lies inside the other (1 when one contains the other). */
+export function overlapOfSmaller(a: Box, b: Box): number {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  const smaller = Math.min(a.width * a.height, b.width * b.height);
+  return smaller > 0 ? Math.max(0, w) * Math.max(0, h) / smaller : 0;
+}

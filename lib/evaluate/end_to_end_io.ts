@@ -215,8 +215,10 @@ export interface EndToEndCommandOptions {
   detector?: FaceDetectorOptions;
   /** Which detector (`default`, `chain`, `cnn`, or several joined by `+`, see `detectors_io.ts`); default `default`. */
   detectorSpec?: string;
-  /** The CNN detector's folder when the spec names `cnn` (default `data/face-detector`). */
+  /** The CNN detector's folder, score threshold and tiles when the spec names `cnn` (`OpenDetectorOptions`). */
   cnnDir?: string;
+  cnnThreshold?: number;
+  cnnTiles?: number;
   /** Score only the faces of this part of the model's training split (re-made from its metadata). */
   split?: "training" | "validation";
   /** Re-make the split from this model folder's metadata instead (to score several models on one set). */
@@ -236,11 +238,15 @@ export interface EndToEndCommandOptions {
  * settings.
  */
 export async function openDetector(
-  opts: Pick<EndToEndCommandOptions, "detector" | "detectorSpec" | "cnnDir" | "cache"> & { cacheDir?: string },
+  opts: Pick<EndToEndCommandOptions, "detector" | "detectorSpec" | "cnnDir" | "cnnThreshold" | "cnnTiles" | "cache"> & {
+    cacheDir?: string;
+  },
 ): Promise<{ detector: FaceDetector; detectionCache?: CachedDetector }> {
   const { detector, label } = await openFaceDetector(opts.detectorSpec ?? "default", {
     haar: opts.detector,
     cnnDir: opts.cnnDir,
+    threshold: opts.cnnThreshold,
+    tiles: opts.cnnTiles,
   });
   const detectionCache = opts.cache ? await cachedDetector(detector, label, opts.cacheDir) : undefined;
   return { detector, detectionCache };

@@ -1,7 +1,8 @@
 /**
  * The CNN face detector's folder (`model.json`, `weights.bin`, `metadata.json`, like a keypoint model's),
  * saved atomically with float16 weights, and loaded back as a {@link FaceDetector} whose boxes are the
- * estimated 68-landmark boxes (`source: "cnn"`, framed by `cropBoxForDetection` like a training crop).
+ * estimated 68-landmark boxes (`source: "cnn"`, framed by `cropBoxForDetection` like a training crop;
+ * the detector itself is `cnnDetector` in `cnn_detector.ts`).
  *
  * @example
  * ```ts
@@ -18,7 +19,6 @@ import * as tf from "@tensorflow/tfjs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { DataError, UsageError } from "../core/errors.ts";
-import type { RawImage } from "../core/image.ts";
 import { readJson } from "../core/json_io.ts";
 import {
   artifactsToModel,
@@ -30,16 +30,14 @@ import {
   writeArtifacts,
 } from "../models/artifacts_io.ts";
 import {
-  decodeFaces,
+  type CnnDetector,
+  cnnDetector,
+  type CnnDetectorOptions,
   DEFAULT_DETECTOR_THRESHOLD,
   DETECTOR_GRID,
   DETECTOR_INPUT,
   DETECTOR_OUTPUTS,
-  detectorInput,
-  type GridFace,
-  toPhoto,
 } from "./cnn_detector.ts";
-import { DETECTION_DEFAULTS, type FaceDetector } from "./detect.ts";
 
 /** The detector shipped in `data/` (trained by `deno task train-detector`; its metadata has the command). */
 export const DEFAULT_CNN_DETECTOR_DIR: string = fileURLToPath(
@@ -114,28 +112,17 @@ export async function readCnnDetector(
   return { model, metadata };
 }
 
-/** A face of the CNN detector: the estimated 68-landmark box, its score, and where it came from. */
-export interface CnnFace extends GridFace {
-  source: "cnn";
-}
-
-/** A {@link FaceDetector} backed by the network; `detect` answers {@link CnnFace}s, best first. */
-export interface CnnDetector extends FaceDetector {
-  detect(gray: RawImage): CnnFace[];
-  /** The score threshold in use. */
-  readonly threshold: number;
-}
-
 /**
  * Loads the detector of `dir` (default: the one in `data/`). The tfjs backend must be started; `detect`
  * reads the network's output synchronously (wasm, cpu).
  *
  * @throws {DataError} naming the file when the folder is not a detector of this version.
  * @throws {UsageError} for a threshold outside (0, 1).
+ * (`opts.tiles`: see `cnnDetector`.)
  */
 export async function loadCnnDetector(
   dir: string = DEFAULT_CNN_DETECTOR_DIR,
-  opts: { threshold?: number } = {},
+  opts: CnnDetectorOptions = {},
 ): Promise<CnnDetector> {
   const { model, metadata } = await readCnnDetector(dir);
   const threshold = opts.threshold ?? metadata.threshold ?? DEFAULT_DETECTOR_THRESHOLD;
@@ -143,25 +130,5 @@ export async function loadCnnDetector(
     model.dispose();
     throw new UsageError(`the detector threshold must be within (0, 1), got ${threshold}`);
   }
-  return cnnDetector(model, threshold);
-}
-
-/** A {@link CnnDetector} over an already built network (for training's validation and tests). */
-export function cnnDetector(model: tf.LayersModel, threshold = DEFAULT_DETECTOR_THRESHOLD): CnnDetector {
-  return {
-    threshold,
-    // The Haar settings do not apply; reported as the defaults so that callers printing them still can.
-    options: { cascadePath: "", ...DETECTION_DEFAULTS },
-    detect(gray: RawImage): CnnFace[] {
-      const { input, toInput } = detectorInput(gray);
-      const out = tf.tidy(() => {
-        const x = tf.tensor4d(input, [1, DETECTOR_INPUT, DETECTOR_INPUT, 1]);
-        return (model.predict(x) as tf.Tensor).dataSync();
-      });
-      return decodeFaces(out, threshold).map((f) => ({ ...toPhoto(f, toInput), source: "cnn" as const }));
-    },
-    close() {
-      model.dispose();
-    },
-  };
+  return cnnDetector(model, { ...opts, threshold });
 }

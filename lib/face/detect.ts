@@ -275,3 +275,20 @@ export function shrinkByFactor(gray: RawImage, k: number): RawImage {
   }
   return { data, width, height };
 }
+
+/** Detectors tried in order on each photo until one finds a face; the Haar settings are the first's. */
+export function firstThatFinds(detectors: readonly FaceDetector[]): FaceDetector {
+  return {
+    options: detectors[0].options,
+    detect(gray: RawImage): Box[] {
+      for (const d of detectors) {
+        const found = d.detect(gray);
+        if (found.length > 0) return found;
+      }
+      return [];
+    },
+    close() {
+      for (const d of detectors) d.close();
+    },
+  };
+}
