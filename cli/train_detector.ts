@@ -32,7 +32,13 @@ const SPEC = {
     description: "epochs (cosine learning rate to its floor over them)",
   },
   batch: { type: "number", integer: true, min: 1, max: 1024, default: 32, description: "photos per step" },
-  lr: { type: "number", min: 0, max: 1, default: DETECTOR_TRAIN_DEFAULTS.lr, description: "first learning rate" },
+  lr: {
+    type: "number",
+    min: 0,
+    max: 1,
+    default: DETECTOR_TRAIN_DEFAULTS.lr,
+    description: "first learning rate",
+  },
   validation: {
     type: "number",
     min: 0,
@@ -50,7 +56,9 @@ const SPEC = {
 async function main(): Promise<void> {
   const args = parseArgs(Deno.args, SPEC);
   if (args.help) {
-    console.log(usage("deno task train-detector", "Trains the CNN face detector.", SPEC) + "\n" + DATASET_SPEC_HELP);
+    console.log(
+      usage("deno task train-detector", "Trains the CNN face detector.", SPEC) + "\n" + DATASET_SPEC_HELP,
+    );
     return;
   }
   if (!args.overwrite) {
@@ -77,7 +85,9 @@ async function main(): Promise<void> {
   }, (r) => {
     const v = r.validation;
     console.log(
-      `epoch ${r.epoch}/${args.epochs}: loss ${r.loss.toFixed(3)}, validation faces found ${v.found}/${v.faces}` +
+      `epoch ${r.epoch}/${args.epochs}: loss ${
+        r.loss.toFixed(3)
+      }, validation faces found ${v.found}/${v.faces}` +
         ` (IoU ≥ 0.5, mean ${Number.isFinite(v.meanIou) ? v.meanIou.toFixed(3) : "–"}), ${v.falseBoxes} ` +
         `other boxes, ${r.seconds.toFixed(0)} s`,
     );
@@ -86,7 +96,9 @@ async function main(): Promise<void> {
   const best = result.history[result.bestEpoch - 1];
   console.log(
     `best epoch ${result.bestEpoch}: ${best.validation.found}/${best.validation.faces} validation faces found; ` +
-      `written to ${args.out} (${formatDuration((performance.now() - start) / 1000)}, ${result.trainPhotos} ` +
+      `written to ${args.out} (${
+        formatDuration((performance.now() - start) / 1000)
+      }, ${result.trainPhotos} ` +
       `training photos)`,
   );
 }

@@ -151,11 +151,12 @@ md(`${portraits.length} portraits; the files are \`outputs/figures/05_portrait_*
 // ## End to end on held-out photos
 //
 // Detect → crop → predict → compare with the ground truth in the original photo's pixels, with what
-// `deno task predict` does by default (the cascade chain, one refinement round, flip test-time
-// augmentation), on photos no model trained on: the models' validation faces where they come from photos
-// (held out by person and by photo, the README's set), else the ytf68 test frames beside the checkout
-// (other frames of the training people); `FKD_E2E_DATA` names others. A photo fails where the face is
-// missed or its NME (mean error over the outer-eye-corner distance) exceeds 0.10.
+// `deno task predict` does by default (its detector, one refinement round, flip test-time augmentation;
+// the line above the table names the detector of the run), on photos no model trained on: the models'
+// validation faces where they come from photos (held out by person and by photo, the README's set), else
+// the ytf68 test frames beside the checkout (other frames of the training people); `FKD_E2E_DATA` names
+// others. A photo fails where the face is missed or its NME (mean error over the outer-eye-corner
+// distance) exceeds 0.10.
 
 // %%
 import { openDetector } from "../lib/evaluate/end_to_end_io.ts";
@@ -171,20 +172,20 @@ const held = await endToEndPhotos(
   [join(REPO_ROOT, "..", "shared", "data", "ytf68:test")],
   nb.pick(undefined, 40),
 );
-const chain = await openDetector({
+const detection = await openDetector({
   detectorSpec: DEFAULT_DETECTOR,
   cache: true,
   cacheDir: join(REPO_ROOT, DETECTION_CACHE_DIR),
 });
 const e2e = held
-  ? await compareEndToEnd(chain.detector, models, held.photos, {
+  ? await compareEndToEnd(detection.detector, models, held.photos, {
     refine: DEFAULT_REFINE,
     flip: DEFAULT_FLIP,
-    detectionCache: chain.detectionCache,
+    detectionCache: detection.detectionCache,
   })
   : [];
-await chain.detectionCache?.save();
-chain.detector.close();
+await detection.detectionCache?.save();
+detection.detector.close();
 held
   ? md(
     `**${held.label}**; detector ${DEFAULT_DETECTOR}, refine ${DEFAULT_REFINE}, flip ` +

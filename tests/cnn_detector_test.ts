@@ -51,7 +51,12 @@ function outputOf(target: Float32Array): Float32Array {
 }
 
 /** The Box (pixel x covers x − 0.5 … x + 0.5) whose extent is `e`. */
-const boxOf = (e: FaceExtent): Box => ({ x: e.x0 + 0.5, y: e.y0 + 0.5, width: e.x1 - e.x0, height: e.y1 - e.y0 });
+const boxOf = (e: FaceExtent): Box => ({
+  x: e.x0 + 0.5,
+  y: e.y0 + 0.5,
+  width: e.x1 - e.x0,
+  height: e.y1 - e.y0,
+});
 
 Deno.test("cnn detector: the network has the documented shape and parameter count", () => {
   const model = createFaceGridModel({ seed: 0 });
@@ -61,7 +66,12 @@ Deno.test("cnn detector: the network has the documented shape and parameter coun
 });
 
 Deno.test("cnn detector: a target decodes back to its faces, and the photo map round-trips", () => {
-  const extents: FaceExtent[] = [{ x0: 10.2, y0: 20.7, x1: 60.9, y1: 79.1 }, { x0: 80, y0: 30, x1: 118, y1: 70 }];
+  const extents: FaceExtent[] = [{ x0: 10.2, y0: 20.7, x1: 60.9, y1: 79.1 }, {
+    x0: 80,
+    y0: 30,
+    x1: 118,
+    y1: 70,
+  }];
   const faces = decodeFaces(outputOf(encodeTargets(extents)), 0.5);
   assert.equal(faces.length, 2);
   for (const e of extents) {
@@ -95,7 +105,14 @@ function squarePhoto(): DetectorPhoto {
   const width = 200, height = 160, data = new Uint8Array(width * height);
   for (let y = 40; y < 100; y++) data.fill(255, y * width + 70, y * width + 130);
   const corners = new Float32Array([69.5, 39.5, 129.5, 39.5, 69.5, 99.5, 129.5, 99.5]);
-  return { file: "square.png", group: "g", part: "p", image: { width, height, data }, factor: 1, faces: [corners] };
+  return {
+    file: "square.png",
+    group: "g",
+    part: "p",
+    image: { width, height, data },
+    factor: 1,
+    faces: [corners],
+  };
 }
 
 Deno.test("cnn detector: every augmented sample's target box is where the square is in its input", () => {
@@ -123,7 +140,10 @@ Deno.test("cnn detector: every augmented sample's target box is where the square
       width: Math.min(DETECTOR_INPUT, face.x + face.width) - fx0,
       height: Math.min(DETECTOR_INPUT, face.y + face.height) - fy0,
     };
-    assert.ok(iou(seen, bright) > 0.75, `seed ${seed}: target ${JSON.stringify(face)}, square ${JSON.stringify(bright)}`);
+    assert.ok(
+      iou(seen, bright) > 0.75,
+      `seed ${seed}: target ${JSON.stringify(face)}, square ${JSON.stringify(bright)}`,
+    );
     checked++;
   }
   assert.ok(checked >= 25, `only ${checked} samples kept the square`);
@@ -137,7 +157,12 @@ Deno.test("cnn detector: the loss is lower for the target's own output, and trai
   const n = 4, side = DETECTOR_INPUT ** 2, cells = CELLS * TARGET_CHANNELS;
   const x = new Float32Array(n * side), t = new Float32Array(n * cells);
   for (let i = 0; i < n; i++) {
-    detectorSample(photo, i === 0 ? null : new Rng(100 + i), x.subarray(i * side, (i + 1) * side), t.subarray(i * cells, (i + 1) * cells));
+    detectorSample(
+      photo,
+      i === 0 ? null : new Rng(100 + i),
+      x.subarray(i * side, (i + 1) * side),
+      t.subarray(i * cells, (i + 1) * cells),
+    );
   }
   const target = tf.tensor4d(t, [n, DETECTOR_GRID, DETECTOR_GRID, TARGET_CHANNELS]);
   const perfect = tf.tensor4d(
@@ -153,10 +178,19 @@ Deno.test("cnn detector: the loss is lower for the target's own output, and trai
   const xs = tf.tensor4d(x, [n, DETECTOR_INPUT, DETECTOR_INPUT, 1]);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   for (let step = 0; step < 40; step++) {
-    tf.dispose(optimizer.minimize(() => detectorLoss(model.apply(xs, { training: true }) as tf.Tensor4D, target), true, vars)!);
+    tf.dispose(
+      optimizer.minimize(
+        () => detectorLoss(model.apply(xs, { training: true }) as tf.Tensor4D, target),
+        true,
+        vars,
+      )!,
+    );
   }
   // Decoded from the training-mode output: 40 steps are too few for batch normalisation's moving averages.
-  const out = (model.apply(xs, { training: true }) as tf.Tensor).dataSync().subarray(0, CELLS * DETECTOR_OUTPUTS);
+  const out = (model.apply(xs, { training: true }) as tf.Tensor).dataSync().subarray(
+    0,
+    CELLS * DETECTOR_OUTPUTS,
+  );
   const { toInput } = detectorInput(photo.image);
   const found = decodeFaces(out, 0.3).map((f) => toPhoto(f, toInput));
   assert.ok(found.length >= 1, "no face found after training");
@@ -203,7 +237,10 @@ Deno.test("cnn detector: scoring counts found faces and other boxes", () => {
 Deno.test("detectors: specs, and a later detector only where the earlier found nothing", async () => {
   assert.deepEqual(parseDetectorSpec("cnn+chain"), [["cnn"], ["chain"]]);
   assert.deepEqual(parseDetectorSpec("cnn|default+chain"), [["cnn", "default"], ["chain"]]);
-  assert.throws(() => parseDetectorSpec("cnn+haar"), (e: Error) => e instanceof UsageError && e.message.includes('"haar"'));
+  assert.throws(
+    () => parseDetectorSpec("cnn+haar"),
+    (e: Error) => e instanceof UsageError && e.message.includes('"haar"'),
+  );
   assert.throws(() => parseDetectorSpec("cnn+cnn"), UsageError);
   const calls: string[] = [];
   const fake = (name: string, boxes: Box[]): FaceDetector => ({
@@ -220,7 +257,7 @@ Deno.test("detectors: specs, and a later detector only where the earlier found n
   // The shipped network finds the astronaut where the frontal cascade does.
   const astronaut = await readGray("data/portraits/astronaut.png");
   const { detector, label } = await openFaceDetector("cnn");
-  assert.match(label, /^cnn-[0-9a-f]{12}-t0\.\d+-tiles\d$/);
+  assert.match(label, /^cnn-[0-9a-f]{12}-t0\.\d+-tiles\d-zoom$/);
   const [face] = detector.detect(astronaut);
   detector.close();
   assert.ok(face && iou(face, { x: 177, y: 65, width: 96, height: 96 }) > 0.4, JSON.stringify(face));

@@ -64,7 +64,12 @@ async function main(): Promise<void> {
     { name: "cascade chain, refine 1", refine: 1, flip: false, detector: "chain" },
     { name: "cascade chain, refine 1, flip", refine: 1, flip: true, detector: "chain" },
     { name: "CNN detector, refine 1, flip", refine: 1, flip: true, detector: "cnn" },
-    { name: "CNN ∪ frontal, else chain, refine 1, flip", refine: 1, flip: true, detector: "cnn|default+chain" },
+    {
+      name: "CNN ∪ frontal, else chain, refine 1, flip",
+      refine: 1,
+      flip: true,
+      detector: "cnn|default+chain",
+    },
   ];
   // predict's defaults, from the constants predict itself uses.
   const isDefault = (s: (typeof allSettings)[number]) =>

@@ -238,9 +238,14 @@ export interface EndToEndCommandOptions {
  * settings.
  */
 export async function openDetector(
-  opts: Pick<EndToEndCommandOptions, "detector" | "detectorSpec" | "cnnDir" | "cnnThreshold" | "cnnTiles" | "cache"> & {
-    cacheDir?: string;
-  },
+  opts:
+    & Pick<
+      EndToEndCommandOptions,
+      "detector" | "detectorSpec" | "cnnDir" | "cnnThreshold" | "cnnTiles" | "cache"
+    >
+    & {
+      cacheDir?: string;
+    },
 ): Promise<{ detector: FaceDetector; detectionCache?: CachedDetector }> {
   const { detector, label } = await openFaceDetector(opts.detectorSpec ?? "default", {
     haar: opts.detector,

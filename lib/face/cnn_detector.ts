@@ -314,7 +314,8 @@ export function decodeFaces(output: ArrayLike<number>, threshold = DEFAULT_DETEC
       }
       if (!peak) continue;
       const o = (y * g + x) * c;
-      const cx = (x + output[o + 1]) * DETECTOR_STRIDE - 0.5, cy = (y + output[o + 2]) * DETECTOR_STRIDE - 0.5;
+      const cx = (x + output[o + 1]) * DETECTOR_STRIDE - 0.5,
+        cy = (y + output[o + 2]) * DETECTOR_STRIDE - 0.5;
       const w = Math.exp(output[o + 3]) * DETECTOR_STRIDE, h = Math.exp(output[o + 4]) * DETECTOR_STRIDE;
       // As a Box: pixel x covers x − 0.5 … x + 0.5, so the extent cx ± w/2 starts at pixel cx − w/2 + 0.5.
       found.push({ x: cx - w / 2 + 0.5, y: cy - h / 2 + 0.5, width: w, height: h, score: p });
@@ -426,7 +427,12 @@ export function cnnDetector(model: tf.LayersModel, opts: CnnDetectorOptions = {}
 }
 
 /** The network's faces in each region of `gray` (undefined: the whole photo), in photo pixels, one batch. */
-function run(model: tf.LayersModel, gray: RawImage, regions: readonly (Region | undefined)[], threshold: number): GridFace[][] {
+function run(
+  model: tf.LayersModel,
+  gray: RawImage,
+  regions: readonly (Region | undefined)[],
+  threshold: number,
+): GridFace[][] {
   if (regions.length === 0) return [];
   const inputs = regions.map((r) => detectorInput(gray, r));
   const side = DETECTOR_INPUT * DETECTOR_INPUT, x = new Float32Array(inputs.length * side);

@@ -78,7 +78,9 @@ export async function saveCnnDetector(
   await replaceDir(dir, async (tmp) => {
     await writeArtifacts(tmp, stored);
     await Deno.writeTextFile(join(tmp, METADATA), JSON.stringify(full, null, 2) + "\n");
-    for (const [file, text] of Object.entries(opts.extra ?? {})) await Deno.writeTextFile(join(tmp, file), text);
+    for (const [file, text] of Object.entries(opts.extra ?? {})) {
+      await Deno.writeTextFile(join(tmp, file), text);
+    }
   });
 }
 
@@ -87,8 +89,12 @@ export async function readCnnDetector(
   dir: string = DEFAULT_CNN_DETECTOR_DIR,
 ): Promise<{ model: tf.LayersModel; metadata: CnnDetectorMetadata }> {
   const file = join(dir, METADATA);
-  const metadata = await readJson<CnnDetectorMetadata>(file, { missing: "missing: not a face-detector folder" });
-  if (metadata.kind !== "face-detector" || metadata.input !== DETECTOR_INPUT || metadata.grid !== DETECTOR_GRID) {
+  const metadata = await readJson<CnnDetectorMetadata>(file, {
+    missing: "missing: not a face-detector folder",
+  });
+  if (
+    metadata.kind !== "face-detector" || metadata.input !== DETECTOR_INPUT || metadata.grid !== DETECTOR_GRID
+  ) {
     throw new DataError(
       `not a face detector of this version (kind ${metadata.kind}, input ${metadata.input}, grid ` +
         `${metadata.grid}; expected face-detector, ${DETECTOR_INPUT}, ${DETECTOR_GRID})`,
@@ -100,7 +106,9 @@ export async function readCnnDetector(
     model = await artifactsToModel(await readArtifacts(dir));
   } catch (e) {
     if (e instanceof DataError) throw e;
-    throw new DataError(`cannot build the detector: ${(e as Error).message}`, { file: join(dir, MODEL_JSON) });
+    throw new DataError(`cannot build the detector: ${(e as Error).message}`, {
+      file: join(dir, MODEL_JSON),
+    });
   }
   const out = model.outputs[0].shape;
   if (out[1] !== DETECTOR_GRID || out[2] !== DETECTOR_GRID || out[3] !== DETECTOR_OUTPUTS) {

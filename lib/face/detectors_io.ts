@@ -127,7 +127,10 @@ export function allOf(detectors: readonly FaceDetector[]): FaceDetector {
   };
 }
 
-async function openOne(name: DetectorName, opts: OpenDetectorOptions): Promise<{ detector: FaceDetector; label: string }> {
+async function openOne(
+  name: DetectorName,
+  opts: OpenDetectorOptions,
+): Promise<{ detector: FaceDetector; label: string }> {
   switch (name) {
     case "default":
       return { detector: await createFaceDetector(opts.haar), label: "default" };
@@ -138,11 +141,18 @@ async function openOne(name: DetectorName, opts: OpenDetectorOptions): Promise<{
       };
     case "cnn": {
       const dir = opts.cnnDir ?? DEFAULT_CNN_DETECTOR_DIR;
-      const detector = await loadCnnDetector(dir, { threshold: opts.threshold, tiles: opts.tiles, zoom: opts.zoom });
+      const detector = await loadCnnDetector(dir, {
+        threshold: opts.threshold,
+        tiles: opts.tiles,
+        zoom: opts.zoom,
+      });
       const bytes = await Deno.readFile(join(dir, "weights.bin"));
       const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
       const hex = Array.from(hash.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
-      return { detector, label: `cnn-${hex}-t${detector.threshold}-tiles${detector.tiles}${detector.zoom ? "-zoom" : ""}` };
+      return {
+        detector,
+        label: `cnn-${hex}-t${detector.threshold}-tiles${detector.tiles}${detector.zoom ? "-zoom" : ""}`,
+      };
     }
   }
 }

@@ -120,11 +120,15 @@ function extentThrough(points: ArrayLike<number>, m: Affine): FaceExtent {
 /** Share of training samples seen exactly as at inference (letterboxed, only mirrored and relit). */
 const PLAIN_SHARE = 0.25;
 
+/** Share of the other samples zoomed (1–4×) about a random point of the photo rather than about a face. */
+const BACKGROUND_SHARE = 0.3;
+
 /**
  * One training sample of `photo`: the network input and its target, written into `input` (128²) and
- * `target` (8·8·6). With `augment`, a random zoom (0.55–2.2×) about a random face, a shift of that face
- * up to a third of the frame, a tilt of up to ±30° (half the time), a mirror (half the time) and random
- * contrast, brightness and gamma; without, the photo as `detectorInput` letterboxes it.
+ * `target` (8·8·6). With a random source, three quarters of the samples are zoomed (0.55–2.2×) about a
+ * random face, or (a share of {@link BACKGROUND_SHARE}) 1–4× about a random point, which lands up to a third
+ * of the frame from its centre, tilted up to ±30° half the time; every sample is mirrored half the time and
+ * relit (contrast, brightness, gamma). Without a random source, the photo as `detectorInput` letterboxes it.
  */
 export function detectorSample(
   photo: DetectorPhoto,
@@ -136,14 +140,22 @@ export function detectorSample(
   const s = DETECTOR_INPUT / Math.max(image.width, image.height);
   let m: Affine = [s, 0, 0.5 * s - 0.5, 0, s, 0.5 * s - 0.5];
   if (rng && !rng.chance(PLAIN_SHARE)) {
-    const face = extentThrough(photo.faces[rng.int(photo.faces.length)], m);
-    const px = (face.x0 + face.x1) / 2, py = (face.y0 + face.y1) / 2;
-    const zoom = Math.exp(rng.uniform(Math.log(0.55), Math.log(2.2)));
+    let px: number, py: number, zoom: number;
+    if (rng.chance(BACKGROUND_SHARE)) {
+      // Anywhere in the photo, closer: hands, badges and patterns at the size of a face, which the network
+      // must learn are not faces (faces that come into view are marked as always).
+      px = rng.uniform(0, image.width * s), py = rng.uniform(0, image.height * s);
+      zoom = Math.exp(rng.uniform(0, Math.log(4)));
+    } else {
+      const face = extentThrough(photo.faces[rng.int(photo.faces.length)], m);
+      px = (face.x0 + face.x1) / 2, py = (face.y0 + face.y1) / 2;
+      zoom = Math.exp(rng.uniform(Math.log(0.55), Math.log(2.2)));
+    }
     const t = rng.chance(0.5) ? rng.uniform(-30, 30) * Math.PI / 180 : 0;
     const cos = Math.cos(t) * zoom, sin = Math.sin(t) * zoom;
     const mid = (DETECTOR_INPUT - 1) / 2, reach = DETECTOR_INPUT / 3;
     const qx = mid + rng.uniform(-reach, reach), qy = mid + rng.uniform(-reach, reach);
-    // Turn and zoom about the face's centre, which lands at (qx, qy).
+    // Turn and zoom about (px, py), which lands at (qx, qy).
     const around: Affine = [cos, sin, qx - cos * px - sin * py, -sin, cos, qy + sin * px - cos * py];
     m = composeAffine(around, m);
   }
@@ -256,7 +268,9 @@ export function detectPhotos(
     );
     const cell = y.length / chunk.length;
     inputs.forEach((d, i) => {
-      out.push(decodeFaces(y.subarray(i * cell, (i + 1) * cell), threshold).map((f) => toPhoto(f, d.toInput)));
+      out.push(
+        decodeFaces(y.subarray(i * cell, (i + 1) * cell), threshold).map((f) => toPhoto(f, d.toInput)),
+      );
     });
   }
   return out;
@@ -287,7 +301,9 @@ export async function trainFaceDetector(
 ): Promise<DetectorTrainResult> {
   const cfg = { ...DETECTOR_TRAIN_DEFAULTS, ...config };
   if (!(Number.isInteger(cfg.epochs) && cfg.epochs >= 1)) throw new UsageError(`epochs must be ≥ 1`);
-  if (!(Number.isInteger(cfg.batchSize) && cfg.batchSize >= 1)) throw new UsageError(`batch size must be ≥ 1`);
+  if (!(Number.isInteger(cfg.batchSize) && cfg.batchSize >= 1)) {
+    throw new UsageError(`batch size must be ≥ 1`);
+  }
   const sets = prepareData(ds, { validation: cfg.validation, seed: cfg.seed, completeOnly: false });
   const train = await detectorPhotos(sets.train);
   const validation = sets.validation.n > 0 ? await detectorPhotos(sets.validation) : [];
@@ -308,7 +324,12 @@ export async function trainFaceDetector(
       const idx = order.slice(b, b + cfg.batchSize);
       const x = new Float32Array(idx.length * side), t = new Float32Array(idx.length * cells);
       idx.forEach((p, i) =>
-        detectorSample(train[p], rng, x.subarray(i * side, (i + 1) * side), t.subarray(i * cells, (i + 1) * cells))
+        detectorSample(
+          train[p],
+          rng,
+          x.subarray(i * side, (i + 1) * side),
+          t.subarray(i * cells, (i + 1) * cells),
+        )
       );
       const xs = tf.tensor4d(x, [idx.length, DETECTOR_INPUT, DETECTOR_INPUT, 1]);
       const ts = tf.tensor4d(t, [idx.length, DETECTOR_GRID, DETECTOR_GRID, TARGET_CHANNELS]);
@@ -319,11 +340,19 @@ export async function trainFaceDetector(
       )!;
       const value = loss.dataSync()[0];
       tf.dispose([xs, ts, loss]);
-      if (!Number.isFinite(value)) throw new Error(`detector training diverged at epoch ${epoch} (loss ${value})`);
+      if (!Number.isFinite(value)) {
+        throw new Error(`detector training diverged at epoch ${epoch} (loss ${value})`);
+      }
       lossSum += value, batches++;
     }
     const score = scoreDetections(validation, detectPhotos(model, validation));
-    const record = { epoch, lr, loss: lossSum / batches, validation: score, seconds: (performance.now() - start) / 1000 };
+    const record = {
+      epoch,
+      lr,
+      loss: lossSum / batches,
+      validation: score,
+      seconds: (performance.now() - start) / 1000,
+    };
     history.push(record);
     onEpoch?.(record);
     // Without validation photos the last epoch is kept.
