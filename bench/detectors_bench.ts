@@ -32,7 +32,9 @@ export async function run(): Promise<string> {
       return true;
     }
   });
-  if (missing.length > 0) return `skipped: no ${missing.join(", ")} (set FKD_DETECT_DATA to photos with landmarks)`;
+  if (missing.length > 0) {
+    return `skipped: no ${missing.join(", ")} (set FKD_DETECT_DATA to photos with landmarks)`;
+  }
   const backend = await initBackend();
   const { validation } = groupSplit(await loadDataset(DATA, { cacheDir: DATASET_CACHE_DIR }), {
     validation: 0.1,
