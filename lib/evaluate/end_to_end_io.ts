@@ -12,7 +12,8 @@
  * @example
  * ```ts
  * import { readLandmarks68Folder } from "../data/landmarks68_io.ts";
- *  * import { DEFAULT_MODEL_DIR, loadKeypointModel } from "../models/folder_io.ts";
+ * import { createFaceDetector } from "../face/detect_io.ts";
+ * import { DEFAULT_MODEL_DIR, loadKeypointModel } from "../models/folder_io.ts";
  * const ds = await readLandmarks68Folder("../shared/data/ytf68", "test");
  * const model = await loadKeypointModel(DEFAULT_MODEL_DIR);
  * const report = await evaluateEndToEnd(await createFaceDetector(), model, ds);

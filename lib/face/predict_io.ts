@@ -141,7 +141,7 @@ async function rescueOutliers(
   predictor: KeypointPredictor,
   flip: boolean,
 ): Promise<void> {
-  const outliers = crops.map((c, i) => i).filter((i) => !keypointsInsideCrop(points[i], crops[i]));
+  const outliers = crops.map((_, i) => i).filter((i) => !keypointsInsideCrop(points[i], crops[i]));
   if (outliers.length === 0) return;
   const moved = outliers.flatMap((i) =>
     RESCUE_SHIFTS.map(([dx, dy]) => {
