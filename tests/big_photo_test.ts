@@ -133,7 +133,10 @@ Deno.test("deno task predict: a 48 MP photo, a bad file and a normal photo are a
     // The astronaut's face first (the CNN detector also takes the round mission patch on her suit for a face,
     // said in the README).
     const [x, y, w, h] = lines[2].faces[0].box;
-    assert.ok(Math.abs(x + w / 2 - 225) < 15 && Math.abs(y + h / 2 - 125) < 20, JSON.stringify(lines[2].faces));
+    assert.ok(
+      Math.abs(x + w / 2 - 225) < 15 && Math.abs(y + h / 2 - 125) < 20,
+      JSON.stringify(lines[2].faces),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
