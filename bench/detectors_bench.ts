@@ -15,6 +15,7 @@ import { initBackend } from "../lib/backend_io.ts";
 import type { RawImage } from "../lib/core/image.ts";
 import { readGray } from "../lib/core/image_io.ts";
 import { DATASET_CACHE_DIR } from "../lib/data/dataset_cache_io.ts";
+import { missingParts } from "./missing_data.ts";
 import { loadDataset } from "../lib/data/spec_io.ts";
 import { groupSplit } from "../lib/data/split.ts";
 import { matchDetection } from "../lib/evaluate/end_to_end_io.ts";
@@ -24,14 +25,7 @@ const DATA = Deno.env.get("FKD_DETECT_DATA") ?? "../shared/data/ytf68+../shared/
 const SPECS = (Deno.env.get("FKD_DETECTORS") ?? "default,chain,cnn,cnn:3,cnn|default+chain").split(",");
 
 export async function run(): Promise<string> {
-  const missing = DATA.split("+").filter((p) => {
-    try {
-      Deno.statSync(p.replace(/:(training|test)$/, ""));
-      return false;
-    } catch {
-      return true;
-    }
-  });
+  const missing = missingParts(DATA);
   if (missing.length > 0) {
     return `skipped: no ${missing.join(", ")} (set FKD_DETECT_DATA to photos with landmarks)`;
   }

@@ -12,6 +12,7 @@
  * @module
  */
 import { DATASET_CACHE_DIR } from "../lib/data/dataset_cache_io.ts";
+import { missingParts } from "./missing_data.ts";
 import { CASCADE_NAMES, type CascadeFace, createCascadeDetector } from "../lib/face/cascades_io.ts";
 import { cropBoxForDetection } from "../lib/data/crop.ts";
 import { framingOf, framingSpread, quantiles } from "../lib/face/framing.ts";
@@ -40,14 +41,7 @@ function landmarkFrame(l: ArrayLike<number>) {
 }
 
 export async function run(): Promise<string> {
-  const missing = DATA.split("+").filter((p) => {
-    try {
-      Deno.statSync(p.replace(/:(training|test)$/, ""));
-      return false;
-    } catch {
-      return true;
-    }
-  });
+  const missing = missingParts(DATA);
   if (missing.length > 0) {
     return `skipped: no ${missing.join(", ")} (set FKD_FRAMING_DATA to photos with landmarks)`;
   }
