@@ -18,6 +18,7 @@ import {
   DETECTOR_OUTPUTS,
   detectorInput,
   detectorLoss,
+  detectorTiles,
   encodeTargets,
   FACE_GRID_PARAMS,
   type FaceExtent,
@@ -25,7 +26,8 @@ import {
   toPhoto,
 } from "../lib/face/cnn_detector.ts";
 import { loadCnnDetector, readCnnDetector, saveCnnDetector } from "../lib/face/cnn_detector_io.ts";
-import { openFaceDetector, parseDetectorSpec } from "../lib/face/detectors_io.ts";
+import { allOf, openFaceDetector, parseDetectorSpec } from "../lib/face/detectors_io.ts";
+import { runScript } from "./_cli.ts";
 import { type FaceDetector, firstThatFinds } from "../lib/face/detect.ts";
 import { readGray } from "../lib/core/image_io.ts";
 import {
@@ -39,6 +41,7 @@ import { FusedAdamOptimizer } from "../lib/kernels/fused_adam.ts";
 await initBackend({ backend: "wasm" });
 
 const CELLS = DETECTOR_GRID * DETECTOR_GRID;
+const SHARED_300W = new URL("../../shared/data/300w", import.meta.url).pathname;
 
 /** The network output that a target asks for: a sure score at the centre cells, the target's regression. */
 function outputOf(target: Float32Array): Float32Array {
@@ -266,4 +269,43 @@ Deno.test("detectors: specs, and a later detector only where the earlier found n
 Deno.test("cnn detector: the faces of one 300-W photo share a photo key", () => {
   assert.equal(photoKey("/d/afw/111076519_2.jpg"), photoKey("/d/afw/111076519_1.jpg"));
   assert.notEqual(photoKey("/d/lfpw/image_0001.png"), photoKey("/d/lfpw/image_0002.png"));
+});
+
+Deno.test("detectors: A|B keeps A's faces and adds B's that are not the same face", () => {
+  const gray: RawImage = { width: 8, height: 8, data: new Uint8Array(64) };
+  const options = { cascadePath: "", scaleFactor: 1.1, minNeighbors: 5, minSize: 30, maxSize: 0 };
+  const fake = (boxes: Box[]): FaceDetector => ({ options, detect: () => boxes, close: () => {} });
+  const face = { x: 10, y: 10, width: 50, height: 50 }, same = { x: 14, y: 12, width: 48, height: 50 };
+  const inner = { x: 20, y: 20, width: 20, height: 20 }, other = { x: 100, y: 10, width: 30, height: 30 };
+  assert.deepEqual(allOf([fake([face]), fake([same, inner, other])]).detect(gray), [face, other]);
+});
+
+Deno.test("cnn detector: tiles cover the photo, overlap by half a tile, and are left out where too small", () => {
+  const tiles = detectorTiles(640, 480, 3);
+  assert.ok(tiles.every((t) => t.size === 320));
+  assert.deepEqual([...new Set(tiles.map((t) => t.x))], [0, 160, 320]);
+  assert.deepEqual([...new Set(tiles.map((t) => t.y))], [0, 160]);
+  assert.deepEqual(detectorTiles(640, 480, 1), []);
+  assert.deepEqual(detectorTiles(90, 90, 3), []); // 45-pixel tiles would only enlarge pixels
+});
+
+Deno.test("deno task train-detector: trains and writes a detector that loads; refuses to overwrite or photo-less data", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = join(dir, "det");
+    const args = ["--data", `${SHARED_300W}/lfpw_trainset`, "--limit", "12", "--epochs", "1", "--out", out];
+    const first = await runScript("train_detector", args);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /best epoch 1: \d+\/\d+ validation faces found/);
+    const { metadata } = await readCnnDetector(out).then((d) => (d.model.dispose(), d));
+    assert.match(String(metadata.training?.command), /^deno task train-detector --data /);
+    const again = await runScript("train_detector", args);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /already holds a detector: pass --overwrite/);
+    const synthetic = await runScript("train_detector", ["--data", "synthetic:20", "--out", join(dir, "s")]);
+    assert.equal(synthetic.code, 2);
+    assert.match(synthetic.stderr, /photos with 68 landmarks; dataset "synthetic:20/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
