@@ -25,6 +25,7 @@ import {
   predictWithFlipTta,
 } from "../lib/evaluate/metrics.ts";
 import { DETECTOR_SPEC_HELP } from "../lib/face/detectors_io.ts";
+import { DEFAULT_TILES } from "../lib/face/cnn_detector.ts";
 import { splitLikeTraining } from "../lib/train/train_io.ts";
 import { loadKeypointModel } from "../lib/models/folder_io.ts";
 import { endToEndJson, endToEndTable, runEndToEnd } from "../lib/evaluate/end_to_end_io.ts";
@@ -94,7 +95,8 @@ const SPEC = {
     integer: true,
     min: 1,
     max: 4,
-    description: "--end-to-end: tiles across the photo the CNN detector also searches (1: none; default 2)",
+    description:
+      `--end-to-end: tiles across the photo the CNN detector also searches (1: none; default ${DEFAULT_TILES})`,
   },
 } as const;
 
