@@ -25,7 +25,7 @@ import {
   predictWithFlipTta,
 } from "../lib/evaluate/metrics.ts";
 import { DETECTOR_SPEC_HELP } from "../lib/face/detectors_io.ts";
-import { DEFAULT_TILES } from "../lib/face/cnn_detector.ts";
+import { cnnDetectorArgs } from "./detector_args.ts";
 import { splitLikeTraining } from "../lib/train/train_io.ts";
 import { loadKeypointModel } from "../lib/models/folder_io.ts";
 import { endToEndJson, endToEndTable, runEndToEnd } from "../lib/evaluate/end_to_end_io.ts";
@@ -80,24 +80,7 @@ const SPEC = {
     default: "default",
     description: `--end-to-end: ${DETECTOR_SPEC_HELP}`,
   },
-  "cnn-detector": {
-    type: "string",
-    description: "--end-to-end: the CNN detector's folder (default data/face-detector)",
-  },
-  "cnn-threshold": {
-    type: "number",
-    min: 0.01,
-    max: 0.99,
-    description: "--end-to-end: the CNN detector's score threshold (default: its metadata's)",
-  },
-  "cnn-tiles": {
-    type: "number",
-    integer: true,
-    min: 1,
-    max: 4,
-    description:
-      `--end-to-end: tiles across the photo the CNN detector also searches (1: none; default ${DEFAULT_TILES})`,
-  },
+  ...cnnDetectorArgs("--end-to-end: "),
 } as const;
 
 async function main(): Promise<void> {

@@ -36,7 +36,7 @@ import {
   type PredictionResult,
 } from "../lib/face/predict_io.ts";
 import { DETECTOR_SPEC_HELP, openFaceDetector } from "../lib/face/detectors_io.ts";
-import { DEFAULT_TILES } from "../lib/face/cnn_detector.ts";
+import { cnnDetectorArgs } from "./detector_args.ts";
 import { DEFAULT_CROP_MARGIN } from "../lib/data/crop.ts";
 import { isVideoFile, VIDEO_EXTENSIONS } from "../lib/video/ffmpeg_io.ts";
 import { frameJson, predictVideoFile } from "../lib/video/pipeline_io.ts";
@@ -100,24 +100,7 @@ const SPEC = {
     default: DEFAULT_DETECTOR,
     description: DETECTOR_SPEC_HELP,
   },
-  "cnn-detector": {
-    type: "string",
-    description: "the CNN detector's folder (default data/face-detector)",
-  },
-  "cnn-threshold": {
-    type: "number",
-    min: 0.01,
-    max: 0.99,
-    description: "the CNN detector's score threshold (default: its metadata's)",
-  },
-  "cnn-tiles": {
-    type: "number",
-    integer: true,
-    min: 1,
-    max: 4,
-    description:
-      `tiles across the photo the CNN detector also searches, for small faces (default ${DEFAULT_TILES})`,
-  },
+  ...cnnDetectorArgs(),
   backend: { type: "string", choices: BACKEND_NAMES, description: "tfjs backend (default: best found)" },
   "every-n": {
     type: "number",
