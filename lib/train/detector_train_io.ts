@@ -28,17 +28,15 @@ import { type Affine, composeAffine } from "../augment/augment.ts";
 import { _photoOf } from "../data/landmarks68_io.ts";
 import type { KeypointDataset } from "../data/types.ts";
 import {
+  cnnDetector,
   createFaceGridModel,
-  decodeFaces,
   DEFAULT_DETECTOR_THRESHOLD,
   DETECTOR_GRID,
   DETECTOR_INPUT,
-  detectorInput,
   detectorLoss,
   encodeTargets,
   type FaceExtent,
   TARGET_CHANNELS,
-  toPhoto,
   warpGray,
 } from "../face/cnn_detector.ts";
 import { saveCnnDetector } from "../face/cnn_detector_io.ts";
@@ -249,31 +247,18 @@ export function scoreDetections(photos: readonly DetectorPhoto[], boxes: readonl
   return { photos: photos.length, faces, found, falseBoxes, meanIou: found > 0 ? iouSum / found : NaN };
 }
 
-/** Detections of `model` on `photos` (their shrunk images), in those images' pixels, batched. */
+/**
+ * Detections of `model` on `photos` (their shrunk images), in those images' pixels, found as the shipped
+ * detector finds them (`cnnDetector` with its defaults: the second look, no tiles).
+ */
 export function detectPhotos(
   model: tf.LayersModel,
   photos: readonly DetectorPhoto[],
   threshold = DEFAULT_DETECTOR_THRESHOLD,
 ): Box[][] {
-  const out: Box[][] = [];
-  const side = DETECTOR_INPUT * DETECTOR_INPUT, batch = 32;
-  for (let start = 0; start < photos.length; start += batch) {
-    const chunk = photos.slice(start, start + batch);
-    const inputs = chunk.map((p) => detectorInput(p.image));
-    const x = new Float32Array(chunk.length * side);
-    inputs.forEach((d, i) => x.set(d.input, i * side));
-    const y = tf.tidy(() =>
-      (model.predict(tf.tensor4d(x, [chunk.length, DETECTOR_INPUT, DETECTOR_INPUT, 1])) as tf.Tensor)
-        .dataSync()
-    );
-    const cell = y.length / chunk.length;
-    inputs.forEach((d, i) => {
-      out.push(
-        decodeFaces(y.subarray(i * cell, (i + 1) * cell), threshold).map((f) => toPhoto(f, d.toInput)),
-      );
-    });
-  }
-  return out;
+  // Not closed: closing would dispose the network that training goes on with.
+  const detector = cnnDetector(model, { threshold });
+  return photos.map((p) => detector.detect(p.image));
 }
 
 /** What {@link trainFaceDetector} returns. */
