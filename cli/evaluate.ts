@@ -25,6 +25,7 @@ import {
   predictWithFlipTta,
 } from "../lib/evaluate/metrics.ts";
 import { DETECTOR_SPEC_HELP } from "../lib/face/detectors_io.ts";
+import { scalesOf, scaleTtaArg } from "./tta_args.ts";
 import { cnnDetectorArgs } from "./detector_args.ts";
 import { splitLikeTraining } from "../lib/train/train_io.ts";
 import { loadKeypointModel } from "../lib/models/folder_io.ts";
@@ -81,6 +82,7 @@ const SPEC = {
     description: `--end-to-end: ${DETECTOR_SPEC_HELP}`,
   },
   ...cnnDetectorArgs("--end-to-end: "),
+  ...scaleTtaArg("--end-to-end: ", 0),
 } as const;
 
 async function main(): Promise<void> {
@@ -102,6 +104,7 @@ async function main(): Promise<void> {
       split: args.split === "all" ? undefined : args.split as "training" | "validation",
       refine: args.refine,
       flip: args.tta,
+      scales: scalesOf(args["scale-tta"]),
       detectorSpec: args.detector,
       cnnDir: args["cnn-detector"],
       cnnThreshold: args["cnn-threshold"],

@@ -36,6 +36,7 @@ import {
   type PredictionResult,
 } from "../lib/face/predict_io.ts";
 import { DETECTOR_SPEC_HELP, openFaceDetector } from "../lib/face/detectors_io.ts";
+import { DEFAULT_SCALE_TTA, scalesOf, scaleTtaArg } from "./tta_args.ts";
 import { cnnDetectorArgs } from "./detector_args.ts";
 import { DEFAULT_CROP_MARGIN } from "../lib/data/crop.ts";
 import { isVideoFile, VIDEO_EXTENSIONS } from "../lib/video/ffmpeg_io.ts";
@@ -95,6 +96,7 @@ const SPEC = {
     default: DEFAULT_FLIP,
     description: "average with the prediction on the mirrored crop (--no-flip: one prediction)",
   },
+  ...scaleTtaArg("", DEFAULT_SCALE_TTA),
   detector: {
     type: "string",
     default: DEFAULT_DETECTOR,
@@ -190,7 +192,12 @@ async function main(): Promise<void> {
     threshold: args["cnn-threshold"],
     tiles: args["cnn-tiles"],
   });
-  const shot = { margin: args.margin, refine: args.refine, flip: args.flip };
+  const shot = {
+    margin: args.margin,
+    refine: args.refine,
+    flip: args.flip,
+    scales: scalesOf(args["scale-tta"]),
+  };
   const used = new Set<string>();
   let failed = 0;
   // Any failure on one file (bad data, or an engine error on it) is reported and the next file goes on.

@@ -23,7 +23,7 @@ import { UsageError } from "../lib/core/errors.ts";
 import { comparisonTable } from "../lib/evaluate/metrics.ts";
 import { MODEL_NAMES } from "../lib/models/registry.ts";
 import { formatDuration, terminalProgress } from "../lib/train/progress_io.ts";
-import { DEFAULT_CONFIG, train } from "../lib/train/train_io.ts";
+import { checkInitModel, DEFAULT_CONFIG, train } from "../lib/train/train_io.ts";
 import { recipeOf, type TrainingRecipe } from "../lib/train/recipes.ts";
 import { AUGMENTATIONS } from "../lib/augment/augment.ts";
 import { LOSS_NAMES, type LossName } from "../lib/train/train_step.ts";
@@ -52,6 +52,11 @@ const SPEC = {
   },
   out: { type: "string", description: "run folder (default outputs/models/<model>)" },
   resume: { type: "boolean", description: "continue from the checkpoint in --out" },
+  init: {
+    type: "string",
+    description: "start from this trained model folder's weights (same --model) instead of fresh ones: " +
+      "fine-tune it on --data, or give it another schedule cycle",
+  },
   overwrite: { type: "boolean", description: "replace a model already in --out (else refused)" },
   seed: {
     type: "number",
@@ -138,6 +143,7 @@ async function main(): Promise<void> {
     );
   }
   if (args.resume && !previous) console.error(`note: no checkpoint in ${out}; starting a fresh run`);
+  if (args.init !== undefined) await checkInitModel(args.init, args.model);
 
   const backend = await initBackend({ backend: args.backend });
   console.error(`backend: ${backend.backend}`);
@@ -161,6 +167,7 @@ async function main(): Promise<void> {
     completeOnly: args["drop-incomplete"],
     out,
     resume: args.resume && previous !== null,
+    init: args.init,
     overwrite: args.overwrite,
     command: ["deno task train", ...Deno.args].join(" "),
   }, terminalProgress());

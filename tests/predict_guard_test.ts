@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { NUM_COORDS } from "../lib/core/constants.ts";
 import type { RawImage } from "../lib/core/image.ts";
-import { cropBoxForDetection } from "../lib/data/crop.ts";
+import { cropBoxForDetection, fromCropCoords } from "../lib/data/crop.ts";
+import { UsageError } from "../lib/core/errors.ts";
 import { keypointsInsideCrop } from "../lib/face/framing.ts";
 import { predictFaces } from "../lib/face/predict_io.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
@@ -60,4 +61,31 @@ Deno.test("predictFaces: flip keeps the one prediction that lies inside its crop
   const [face] = await predictFaces(PHOTO, [BOX], mirrorBroken, { flip: true });
   const [plain] = await predictFaces(PHOTO, [BOX], fakePredictor(() => false));
   assert.deepEqual(face.keypoints, plain.keypoints);
+});
+
+Deno.test("predictFaces: scale TTA keeps the median of the crop and its scaled copies, inside their crops", async () => {
+  const crop = cropBoxForDetection(BOX);
+  // The same crop coordinates on every input: in the photo, a point that moves with the crop's scale.
+  const at10 = fakePredictor(() => false);
+  const plain = asArray((await predictFaces(PHOTO, [BOX], at10))[0].keypoints);
+  const xAtScale = (f: number) => {
+    const size = Math.round(crop.size * f), x = Math.round(crop.x + (crop.size - size) / 2);
+    return fromCropCoords(40, 40, { x, y: x, size })[0]; // coordinate 0 of the fake is 40
+  };
+  // 0.8 and 1.25 on either side: the median is the crop's own prediction (a mean would not be, 1.25 − 1 ≠ 0.2).
+  const calls = at10.calls;
+  const around = asArray((await predictFaces(PHOTO, [BOX], at10, { scales: [0.8, 1.25] }))[0].keypoints);
+  assert.deepEqual(around, plain);
+  assert.equal(at10.calls - calls, 2, "the scaled crops in one batch");
+  // Both smaller: the median is the middle one, 0.9.
+  const smaller = asArray((await predictFaces(PHOTO, [BOX], at10, { scales: [0.8, 0.9] }))[0].keypoints);
+  assert.ok(Math.abs(smaller[0] - xAtScale(0.9)) < 1e-9, `${smaller[0]} vs ${xAtScale(0.9)}`);
+  assert.notEqual(smaller[0], plain[0]);
+  // A prediction outside its scaled crop has no vote: the median of the other two is their mean.
+  const brokenWhenSmall = fakePredictor((image) => image[0] > PHOTO.data[crop.y * 400 + crop.x] / 255 + 1e-3);
+  const voted = asArray(
+    (await predictFaces(PHOTO, [BOX], brokenWhenSmall, { scales: [0.8, 1.25] }))[0].keypoints,
+  );
+  assert.ok(Math.abs(voted[0] - (xAtScale(1) + xAtScale(1.25)) / 2) < 1e-9, `${voted[0]}`);
+  await assert.rejects(predictFaces(PHOTO, [BOX], at10, { scales: [3] }), UsageError);
 });

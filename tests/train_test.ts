@@ -11,6 +11,7 @@ import { loadKeypointModel } from "../lib/models/folder_io.ts";
 import { notebookProgress, terminalProgress } from "../lib/train/progress_io.ts";
 import { recipeOf } from "../lib/train/recipes.ts";
 import {
+  checkInitModel,
   prepareData,
   resolveConfig,
   train,
@@ -97,6 +98,34 @@ Deno.test("train: a seed makes a run repeatable", async () => {
   }
   assert.deepEqual(runs[0], runs[1]);
   assert.notDeepEqual(runs[0].losses, runs[2].losses);
+});
+
+Deno.test("train: init starts from a trained model's weights; another architecture's folder is refused", async () => {
+  await withTempDir(async (dir) => {
+    const first = join(dir, "first");
+    (await train(data, { ...base, epochs: 2, out: first }, quiet)).model.dispose();
+    const trained = await loadKeypointModel(first);
+    const kernel = (m: tf.LayersModel) => Array.from(m.getWeights()[0].dataSync());
+    // Another seed and a learning rate too small to move anything: only init can make the weights equal.
+    const still = { ...base, seed: 8, epochs: 1, lr: 1e-12, minLr: 0 };
+    const fromInit = await train(data, { ...still, init: first }, quiet);
+    const fresh = await train(data, still, quiet);
+    try {
+      const want = kernel(trained.model);
+      kernel(fromInit.model).forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-6, `weight ${i}`));
+      assert.ok(kernel(fresh.model).some((v, i) => Math.abs(v - want[i]) > 1e-3), "a fresh run differs");
+    } finally {
+      [trained.model, fromInit.model, fresh.model].forEach((m) => m.dispose());
+    }
+    await assert.rejects(
+      checkInitModel(first, "lenet"),
+      (e) => e instanceof DataError && /metadata\.json.*holds a tiny model; training lenet/.test(e.message),
+    );
+    await assert.rejects(
+      train(data, { ...still, model: "lenet", build: undefined, init: first }, quiet),
+      DataError,
+    );
+  });
 });
 
 Deno.test("train: checkpoints are written atomically and a resumed run continues exactly", async () => {

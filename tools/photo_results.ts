@@ -20,7 +20,7 @@ import { loadDataset } from "../lib/data/spec_io.ts";
 import { type EndToEndReport, runEndToEnd } from "../lib/evaluate/end_to_end_io.ts";
 import { evaluate, type Metrics, metricsByPart, predictWithFlipTta } from "../lib/evaluate/metrics.ts";
 import { loadKeypointModel } from "../lib/models/folder_io.ts";
-import { DEFAULT_DETECTOR, DEFAULT_FLIP, DEFAULT_REFINE } from "../lib/face/predict_io.ts";
+import { DEFAULT_DETECTOR, DEFAULT_FLIP, DEFAULT_REFINE, DEFAULT_SCALES } from "../lib/face/predict_io.ts";
 import { splitLikeTraining } from "../lib/train/train_io.ts";
 
 const SPEC = {
@@ -70,10 +70,18 @@ async function main(): Promise<void> {
       flip: true,
       detector: "cnn|default+chain",
     },
+    {
+      name: "CNN ∪ frontal, else chain, refine 1, flip, scales 0.92/1.08",
+      refine: 1,
+      flip: true,
+      scales: [0.92, 1.08],
+      detector: "cnn|default+chain",
+    },
   ];
   // predict's defaults, from the constants predict itself uses.
   const isDefault = (s: (typeof allSettings)[number]) =>
-    s.refine === DEFAULT_REFINE && s.flip === DEFAULT_FLIP && s.detector === DEFAULT_DETECTOR;
+    s.refine === DEFAULT_REFINE && s.flip === DEFAULT_FLIP && s.detector === DEFAULT_DETECTOR &&
+    JSON.stringify(s.scales ?? []) === JSON.stringify(DEFAULT_SCALES);
   const settings = args["defaults-only"] ? allSettings.filter(isDefault) : allSettings;
 
   const splitModel = (await loadKeypointModel(models[0])).metadata;
@@ -118,6 +126,7 @@ async function main(): Promise<void> {
         splitFrom: models[0],
         refine: s.refine,
         flip: s.flip,
+        scales: s.scales,
         detectorSpec: s.detector,
         cache: true,
         progress: false,

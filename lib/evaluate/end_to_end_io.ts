@@ -226,9 +226,10 @@ export interface EndToEndCommandOptions {
   splitFrom?: string;
   /** Remember detections in `outputs/cache/detections/` (they do not depend on the model). */
   cache?: boolean;
-  /** Refinement rounds and flip test-time augmentation (see `PredictOptions`). */
+  /** Refinement rounds, flip and scale test-time augmentation (see `PredictOptions`). */
   refine?: number;
   flip?: boolean;
+  scales?: readonly number[];
   /** Progress on stderr (default: when stderr is a terminal). */
   progress?: boolean;
 }
@@ -276,6 +277,7 @@ export async function runEndToEnd(opts: EndToEndCommandOptions): Promise<EndToEn
       margin: opts.margin,
       refine: opts.refine,
       flip: opts.flip,
+      scales: opts.scales,
       detectionCache,
       onProgress: (done, total) => bar.update(done, total),
     });

@@ -61,6 +61,12 @@ export interface PredictOptions {
   refine?: number;
   /** Average each prediction with the one on the mirrored crop (flip test-time augmentation). */
   flip?: boolean;
+  /**
+   * Scale test-time augmentation: after the last round, predict each face again on its crop scaled by each
+   * of these factors about its centre, and keep the coordinate-wise median of the predictions that lie
+   * inside their crops (the last round's included). Default none.
+   */
+  scales?: readonly number[];
 }
 
 /**
@@ -72,6 +78,14 @@ export const DEFAULT_REFINE = 1;
 
 /** Flip test-time augmentation in `deno task predict` by default (see {@link DEFAULT_REFINE}). */
 export const DEFAULT_FLIP = true;
+
+/**
+ * `deno task predict`'s scale test-time augmentation (`PredictOptions.scales`): the median of the crop at
+ * 0.92, 1 and 1.08 times its side. Chosen on the validation photos with the bundled model (README, "Scale
+ * test-time augmentation"): end-to-end NME 5.77 % → 5.53 %, failures 5.3 % → 3.9 %; a median of five
+ * (two shifts added) gave the same, the mean of three 5.58 %.
+ */
+export const DEFAULT_SCALES: readonly number[] = [0.92, 1.08];
 
 /**
  * The detector `deno task predict` uses by default (`detectors_io.ts`): the CNN detector's faces and those
@@ -95,6 +109,9 @@ export async function predictFaces(
   if (!Number.isInteger(refine) || refine < 0 || refine > 5) {
     throw new UsageError(`refine must be an integer from 0 to 5, got ${opts.refine}`);
   }
+  for (const f of opts.scales ?? []) {
+    if (!(f >= 0.5 && f <= 2)) throw new UsageError(`a scale of the crop must be in [0.5, 2], got ${f}`);
+  }
   const crops = boxes.map((b) => cropBoxForDetection(b, opts.margin));
   const points = await predictCrops(gray, crops, predictor, opts.flip ?? false);
   await rescueOutliers(gray, crops, points, predictor, opts.flip ?? false);
@@ -114,6 +131,7 @@ export async function predictFaces(
       active.push(i);
     });
   }
+  if (opts.scales?.length) await scaleVote(gray, crops, points, predictor, opts.flip ?? false, opts.scales);
   return boxes.map((b, i) => {
     const keypoints = {} as Record<KeypointName, [number, number]>;
     KEYPOINT_NAMES.forEach((name, k) => keypoints[name] = [points[i][2 * k], points[i][2 * k + 1]]);
@@ -153,14 +171,46 @@ async function rescueOutliers(
   outliers.forEach((face, k) => {
     const good = RESCUE_SHIFTS.map((_, j) => k * RESCUE_SHIFTS.length + j)
       .filter((j) => keypointsInsideCrop(again[j], moved[j])).map((j) => again[j]);
-    if (good.length === 0) return;
-    const median = new Float64Array(NUM_COORDS);
-    for (let c = 0; c < NUM_COORDS; c++) {
-      const v = good.map((p) => p[c]).sort((a, b) => a - b);
-      median[c] = v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-    }
-    points[face] = median;
+    if (good.length > 0) points[face] = medianOf(good);
   });
+}
+
+/** A crop scaled by `factor` about its centre. */
+function scaledCrop(c: CropBox, factor: number): CropBox {
+  const size = Math.max(1, Math.round(c.size * factor));
+  return { x: Math.round(c.x + (c.size - size) / 2), y: Math.round(c.y + (c.size - size) / 2), size };
+}
+
+/**
+ * Scale test-time augmentation (`PredictOptions.scales`): every face predicted again on its crop scaled by
+ * each factor, in one batch; its points become the coordinate-wise median of its current prediction and the
+ * new ones that lie inside their crops (a median, not a mean: one broken prediction of three is outvoted).
+ */
+async function scaleVote(
+  gray: RawImage,
+  crops: readonly CropBox[],
+  points: Float64Array[],
+  predictor: KeypointPredictor,
+  flip: boolean,
+  scales: readonly number[],
+): Promise<void> {
+  const scaled = crops.flatMap((c) => scales.map((f) => scaledCrop(c, f)));
+  const again = await predictCrops(gray, scaled, predictor, flip);
+  crops.forEach((_, i) => {
+    const votes = scales.map((_, j) => i * scales.length + j)
+      .filter((j) => keypointsInsideCrop(again[j], scaled[j])).map((j) => again[j]);
+    points[i] = medianOf([points[i], ...votes]);
+  });
+}
+
+/** The coordinate-wise median of predictions (the mean of the middle two for an even count). */
+function medianOf(predictions: readonly Float64Array[]): Float64Array {
+  const median = new Float64Array(NUM_COORDS);
+  for (let c = 0; c < NUM_COORDS; c++) {
+    const v = predictions.map((p) => p[c]).sort((a, b) => a - b);
+    median[c] = v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  }
+  return median;
 }
 
 /**

@@ -19,6 +19,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
 import { FusedAdamOptimizer } from "../kernels/fused_adam.ts";
 import { augmentBatch, type Augmenter, defaultAugmentation } from "../augment/augment.ts";
 import {
@@ -37,8 +38,9 @@ import { groupSplit, randomSplit } from "../data/split.ts";
 import type { KeypointDataset } from "../data/types.ts";
 import { DataError, UsageError } from "../core/errors.ts";
 import { evaluate, type Metrics } from "../evaluate/metrics.ts";
-import { artifactsToModel, modelToArtifacts } from "../models/artifacts_io.ts";
-import { makeMetadata, modelPredictor } from "../models/keypoint_model.ts";
+import { artifactsToModel, modelToArtifacts, resolveModelDir } from "../models/artifacts_io.ts";
+import { makeMetadata, METADATA_JSON, type ModelMetadata, modelPredictor } from "../models/keypoint_model.ts";
+import { loadKeypointModel, readMetadata } from "../models/folder_io.ts";
 import { NORM_SCALE, normalise } from "../models/normalise.ts";
 import { createModel, isModelName, MODEL_NAMES, type ModelName } from "../models/registry.ts";
 import type { EpochRecord, TrainProgress, TrainStartInfo } from "./progress_io.ts";
@@ -89,6 +91,11 @@ export interface TrainConfig {
   out?: string;
   /** Continue from the checkpoint in `out` (weights, Adam state, epoch, LR, best, history). */
   resume: boolean;
+  /**
+   * A trained model folder of the same architecture whose weights start the run (fine-tuning, or a second
+   * cosine cycle), instead of `seed`'s; the optimizer, schedule and epochs start afresh. Ignored on resume.
+   */
+  init?: string;
   /** Replace a model already in `out` (without it, or `resume`, a fresh run there is refused). */
   overwrite: boolean;
   /** How this run was started (e.g. the command line), recorded in the model's metadata. */
@@ -168,6 +175,38 @@ export function resolveConfig(config: Partial<TrainConfig> = {}): TrainConfig {
   check("selectBy", cfg.selectBy === "rmse" || cfg.selectBy === "nme", "rmse | nme");
   if (cfg.resume && !cfg.out) throw new UsageError("resume needs a run folder (out)");
   return cfg;
+}
+
+/**
+ * Checks that `dir` holds a trained `model` to start a run from (`TrainConfig.init`), without building it;
+ * `DataError` naming its metadata otherwise. Returns the metadata.
+ */
+export async function checkInitModel(dir: string, model: string): Promise<ModelMetadata> {
+  const metadata = await readMetadata(await resolveModelDir(dir));
+  if (metadata.model !== model) {
+    throw new DataError(`holds a ${metadata.model} model; training ${model} cannot start from it`, {
+      file: join(dir, METADATA_JSON),
+    });
+  }
+  return metadata;
+}
+
+/**
+ * Warns where a run starts from a model trained on the same dataset split another way (seed, fraction or
+ * drop-incomplete): faces it trained on may be in this run's validation set, and the scores would flatter it.
+ */
+function warnIfSplitDiffers(init: ModelMetadata, cfg: TrainConfig, dataName: string): void {
+  const t = init.training as { data?: { name?: string }; config?: Partial<TrainConfig> } | undefined;
+  const name = t?.data?.name, c = t?.config;
+  if (!c || !(name === dataName || name?.startsWith(`${dataName} [`))) return;
+  if (
+    c.seed !== cfg.seed || c.validation !== cfg.validation || (c.completeOnly ?? false) !== cfg.completeOnly
+  ) {
+    console.warn(
+      `${cfg.init} was trained on ${dataName} split with seed ${c.seed}, validation ${c.validation}: ` +
+        `this run's validation faces may be faces it trained on`,
+    );
+  }
 }
 
 /** Training and validation sets: given as a pair, or split from one dataset (by person where known). */
@@ -356,6 +395,9 @@ export async function train(
   // ---- config and data
   const cfg = resolveConfig(config);
   const sets = prepareData(data, cfg);
+  if (cfg.init && !cfg.resume && !("train" in data)) {
+    warnIfSplitDiffers(await checkInitModel(cfg.init, cfg.model), cfg, data.name);
+  }
 
   // ---- the run folder: one run at a time, and no trained model replaced unasked
   if (cfg.out) await checkRunFolderWritable(cfg.out);
@@ -366,6 +408,12 @@ export async function train(
   } finally {
     await lock?.release();
   }
+}
+
+/** The model of `cfg.init`, checked to be `cfg.model`, to train further. */
+async function initialModel(cfg: TrainConfig): Promise<tf.LayersModel> {
+  await checkInitModel(cfg.init!, cfg.model);
+  return (await loadKeypointModel(cfg.init!)).model;
 }
 
 /** {@link train} from the model on, while the run folder is locked. */
@@ -379,6 +427,8 @@ async function trainLocked(
   const ck = cfg.resume ? await loadCheckpoint(cfg.out!, cfg.model) : null;
   const model = ck
     ? await artifactsToModel(ck.last)
+    : cfg.init
+    ? await initialModel(cfg)
     : cfg.build
     ? cfg.build({ seed: cfg.seed })
     : createModel(cfg.model, { seed: cfg.seed });
