@@ -150,13 +150,13 @@ md(`${portraits.length} portraits; the files are \`outputs/figures/05_portrait_*
 // %% [markdown]
 // ## End to end on held-out photos
 //
-// Detect → crop → predict → compare with the ground truth in the original photo's pixels, with what
-// `deno task predict` does by default (its detector, one refinement round, flip test-time augmentation;
-// the line above the table names the detector of the run), on photos no model trained on: the models'
-// validation faces where they come from photos (held out by person and by photo, the README's set), else
-// the ytf68 test frames beside the checkout (other frames of the training people); `FKD_E2E_DATA` names
-// others. A photo fails where the face is missed or its NME (mean error over the outer-eye-corner
-// distance) exceeds 0.10.
+// Detect → crop → predict → compare with the ground truth in the original photo's pixels, with
+// `deno task predict`'s detector, one refinement round and flip test-time augmentation (the line above the
+// table names them; predict also adds scale test-time augmentation, measured in the README), on photos no
+// model trained on: the models' validation faces where they come from photos (held out by person and by
+// photo, the README's set), else the ytf68 test frames beside the checkout (other frames of the training
+// people); `FKD_E2E_DATA` names others. A photo fails where the face is missed or its NME (mean error over
+// the outer-eye-corner distance) exceeds 0.10.
 
 // %%
 import { openDetector } from "../lib/evaluate/end_to_end_io.ts";
