@@ -80,9 +80,10 @@ const SPEC = {
   patience: { type: "number", integer: true, min: 0, description: "early stopping, 0 = off (default 8)" },
   select: {
     type: "string",
-    choices: ["rmse", "nme"],
+    choices: ["rmse", "nme", "last"],
     description:
-      "validation metric that picks the best epoch, drives the plateau and early stopping (default rmse)",
+      "validation metric that picks the best epoch, drives the plateau and early stopping (default rmse); " +
+      "last: keep the last epoch (a cosine run's end)",
   },
   augment: { type: "boolean", default: true, description: "on-the-fly augmentation (--no-augment: none)" },
   augmentation: {
@@ -156,7 +157,7 @@ async function main(): Promise<void> {
     lr: args.lr ?? r.lr,
     validation: args.validation,
     earlyStopping: args.patience ?? r.patience,
-    selectBy: (args.select ?? r.selectBy) as "rmse" | "nme",
+    selectBy: (args.select ?? r.selectBy) as "rmse" | "nme" | "last",
     seed: args.seed,
     augment: args.augment
       ? AUGMENTATIONS[(args.augmentation ?? r.augmentation) as keyof typeof AUGMENTATIONS]()

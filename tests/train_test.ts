@@ -108,12 +108,18 @@ Deno.test("train: init starts from a trained model's weights; another architectu
     const kernel = (m: tf.LayersModel) => Array.from(m.getWeights()[0].dataSync());
     // Another seed and a learning rate too small to move anything: only init can make the weights equal.
     const still = { ...base, seed: 8, epochs: 1, lr: 1e-12, minLr: 0 };
-    const fromInit = await train(data, { ...still, init: first }, quiet);
+    const fromInit = await train(data, { ...still, init: first, out: join(dir, "second") }, quiet);
     const fresh = await train(data, still, quiet);
     try {
       const want = kernel(trained.model);
       kernel(fromInit.model).forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-6, `weight ${i}`));
       assert.ok(kernel(fresh.model).some((v, i) => Math.abs(v - want[i]) > 1e-3), "a fresh run differs");
+      const recorded = (await loadKeypointModel(join(dir, "second"))).metadata.training?.initFrom;
+      assert.deepEqual(recorded, {
+        dir: first,
+        savedAt: trained.metadata.savedAt,
+        data: data.train.name,
+      });
     } finally {
       [trained.model, fromInit.model, fresh.model].forEach((m) => m.dispose());
     }
@@ -523,11 +529,16 @@ Deno.test("train --resume: a damaged checkpoint file is refused, naming it, and 
   });
 });
 
-Deno.test("train: selectBy picks the epoch with the best validation RMSE or NME", async () => {
-  // Cosine: the schedule does not depend on the score, so both runs train the same weights.
+Deno.test("train: selectBy picks the epoch with the best validation RMSE or NME, or the last", async () => {
+  // Cosine: the schedule does not depend on the score, so the runs train the same weights.
   const cfg = { ...base, seed: 3, epochs: 8, schedule: "cosine" as const, earlyStopping: 0 };
   const byRmse = await train(data, { ...cfg, selectBy: "rmse" }, quiet);
   const byNme = await train(data, { ...cfg, selectBy: "nme" }, quiet);
+  const last = await train(data, { ...cfg, selectBy: "last" }, quiet);
+  assert.equal(last.bestEpoch, 8);
+  assert.equal(last.metrics.nme, last.history[7].val_nme);
+  assert.notEqual(byNme.bestEpoch, 8, "this run's last epoch should not be its best");
+  last.model.dispose();
   const h = byNme.history;
   assert.deepEqual(byRmse.history.map((r) => r.val_nme), h.map((r) => r.val_nme));
   const argmin = (key: "val_rmse_px" | "val_nme") =>

@@ -32,7 +32,7 @@ export interface TrainingRecipe {
   loss: LossName;
   schedule: "plateau" | "cosine";
   augmentation: keyof typeof AUGMENTATIONS;
-  selectBy: "rmse" | "nme";
+  selectBy: "rmse" | "nme" | "last";
   /** Early stopping patience (0: off; a cosine run ends at its last epoch). */
   patience: number;
 }
@@ -74,7 +74,7 @@ export interface RecipeConfig {
   loss: LossName;
   schedule: "plateau" | "cosine";
   augment: Augmenter;
-  selectBy: "rmse" | "nme";
+  selectBy: "rmse" | "nme" | "last";
   earlyStopping: number;
 }
 

@@ -74,9 +74,11 @@ export interface TrainConfig {
   /**
    * The validation metric that picks the best epoch and drives reduce-on-plateau and early stopping:
    * RMSE in crop pixels (the thesis), or NME (normalised by the outer eye corners), which weighs a small
-   * face's error as much as a large one's and is what the end-to-end tables report.
+   * face's error as much as a large one's and is what the end-to-end tables report; or `"last"`: the last
+   * epoch's model, whatever its score (a cosine run ends at its floor, and a mean over a few hundred faces
+   * picks among the last epochs by their noise; no plateau or early stop then).
    */
-  selectBy: "rmse" | "nme";
+  selectBy: "rmse" | "nme" | "last";
   /** Fraction held out for validation when one dataset is given (split by person where known). */
   validation: number;
   /** Seed of the weights, the split, the shuffles and the augmentation. */
@@ -172,7 +174,7 @@ export function resolveConfig(config: Partial<TrainConfig> = {}): TrainConfig {
   check("maxLoss", cfg.maxLoss > 0, "a number > 0");
   check("loss", (LOSS_NAMES as readonly string[]).includes(cfg.loss), LOSS_NAMES.join(" | "));
   check("schedule", cfg.schedule === "plateau" || cfg.schedule === "cosine", "plateau | cosine");
-  check("selectBy", cfg.selectBy === "rmse" || cfg.selectBy === "nme", "rmse | nme");
+  check("selectBy", ["rmse", "nme", "last"].includes(cfg.selectBy), "rmse | nme | last");
   if (cfg.resume && !cfg.out) throw new UsageError("resume needs a run folder (out)");
   return cfg;
 }
@@ -410,10 +412,26 @@ export async function train(
   }
 }
 
-/** The model of `cfg.init`, checked to be `cfg.model`, to train further. */
-async function initialModel(cfg: TrainConfig): Promise<tf.LayersModel> {
+/**
+ * The model of `cfg.init`, checked to be `cfg.model`, to train further, and what the run's metadata records
+ * of it (its folder may later hold another model: `deno task export-model --overwrite`).
+ */
+async function initialModel(cfg: TrainConfig): Promise<{ model: tf.LayersModel; from: InitRecord }> {
   await checkInitModel(cfg.init!, cfg.model);
-  return (await loadKeypointModel(cfg.init!)).model;
+  const { model, metadata } = await loadKeypointModel(cfg.init!);
+  const t = metadata.training as { data?: { name?: string }; config?: { command?: string } } | undefined;
+  return {
+    model,
+    from: { dir: cfg.init!, savedAt: metadata.savedAt, command: t?.config?.command, data: t?.data?.name },
+  };
+}
+
+/** The model a run started from (`TrainConfig.init`), as its metadata records it. */
+interface InitRecord {
+  dir: string;
+  savedAt: string;
+  command?: string;
+  data?: string;
 }
 
 /** {@link train} from the model on, while the run folder is locked. */
@@ -425,10 +443,12 @@ async function trainLocked(
   const { train: trainSet, validation: valSet } = sets;
   // ---- model, optimizer and state: fresh, or restored from the last checkpoint
   const ck = cfg.resume ? await loadCheckpoint(cfg.out!, cfg.model) : null;
+  const init = !ck && cfg.init ? await initialModel(cfg) : null;
+  const initFrom = init?.from ?? (ck?.metadata.training?.initFrom as InitRecord | undefined);
   const model = ck
     ? await artifactsToModel(ck.last)
-    : cfg.init
-    ? await initialModel(cfg)
+    : init
+    ? init.model
     : cfg.build
     ? cfg.build({ seed: cfg.seed })
     : createModel(cfg.model, { seed: cfg.seed });
@@ -475,6 +495,7 @@ async function trainLocked(
   const metadataFor = (m: Metrics | null, stoppedBy?: string) =>
     makeMetadata(cfg.model, model, {
       data: { name: trainSet.name, synthetic: trainSet.synthetic, train: trainSet.n, validation: valSet.n },
+      initFrom,
       config: {
         ...cfg,
         build: undefined,
@@ -552,7 +573,9 @@ async function trainLocked(
           ? `the validation faces of ${valSet.name} lack both outer eye corners (select by rmse instead)`
           : `the validation faces of ${valSet.name} have no labelled keypoint`;
         throw new DataError(
-          `the ${valSet.n === 0 ? "training RMSE" : `validation ${cfg.selectBy}`} is ` +
+          `the ${
+            valSet.n === 0 ? "training RMSE" : `validation ${cfg.selectBy === "nme" ? "NME" : "RMSE"}`
+          } is ` +
             `${score} at epoch ${epoch}: ${needs}`,
         );
       }
@@ -571,7 +594,7 @@ async function trainLocked(
       let { lr, bestValRmse, bestEpoch, epochsSinceBest, epochsSinceLrChange } = state;
       // Checkpoints from before `selectBy` selected by RMSE and kept no separate score.
       let bestScore = state.bestScore ?? (cfg.selectBy === "rmse" ? state.bestValRmse : Infinity);
-      if (score < bestScore) {
+      if (score < bestScore || cfg.selectBy === "last") {
         [bestScore, bestEpoch, epochsSinceBest, epochsSinceLrChange] = [score, epoch, 0, 0];
         bestValRmse = valSet.n > 0 ? metrics.rmse_px : trainRmse;
         best = await modelToArtifacts(model);
