@@ -25,7 +25,8 @@ import {
   predictWithFlipTta,
 } from "../lib/evaluate/metrics.ts";
 import { DETECTOR_SPEC_HELP } from "../lib/face/detectors_io.ts";
-import { scalesOf, scaleTtaArg } from "./tta_args.ts";
+import { scaleTtaArg } from "./tta_args.ts";
+import { scaleTtaScales } from "../lib/face/predict_io.ts";
 import { cnnDetectorArgs } from "./detector_args.ts";
 import { splitLikeTraining } from "../lib/train/train_io.ts";
 import { loadKeypointModel } from "../lib/models/folder_io.ts";
@@ -104,7 +105,7 @@ async function main(): Promise<void> {
       split: args.split === "all" ? undefined : args.split as "training" | "validation",
       refine: args.refine,
       flip: args.tta,
-      scales: scalesOf(args["scale-tta"]),
+      scales: scaleTtaScales(args["scale-tta"]),
       detectorSpec: args.detector,
       cnnDir: args["cnn-detector"],
       cnnThreshold: args["cnn-threshold"],

@@ -32,11 +32,13 @@ import {
   DEFAULT_DETECTOR,
   DEFAULT_FLIP,
   DEFAULT_REFINE,
+  DEFAULT_SCALE_TTA,
   predictImageFile,
   type PredictionResult,
+  scaleTtaScales,
 } from "../lib/face/predict_io.ts";
 import { DETECTOR_SPEC_HELP, openFaceDetector } from "../lib/face/detectors_io.ts";
-import { DEFAULT_SCALE_TTA, scalesOf, scaleTtaArg } from "./tta_args.ts";
+import { scaleTtaArg } from "./tta_args.ts";
 import { cnnDetectorArgs } from "./detector_args.ts";
 import { DEFAULT_CROP_MARGIN } from "../lib/data/crop.ts";
 import { isVideoFile, VIDEO_EXTENSIONS } from "../lib/video/ffmpeg_io.ts";
@@ -196,7 +198,7 @@ async function main(): Promise<void> {
     margin: args.margin,
     refine: args.refine,
     flip: args.flip,
-    scales: scalesOf(args["scale-tta"]),
+    scales: scaleTtaScales(args["scale-tta"]),
   };
   const used = new Set<string>();
   let failed = 0;

@@ -134,6 +134,23 @@ Deno.test("train: init starts from a trained model's weights; another architectu
   });
 });
 
+Deno.test("train: init from a model of the same data split another way warns; the same split does not", async () => {
+  await withTempDir(async (dir) => {
+    const one = syntheticDataset({ n: 40, seed: 2 }), first = join(dir, "first");
+    const cfg = { ...base, epochs: 1, validation: 0.25, seed: 7 };
+    (await train(one, { ...cfg, out: first }, quiet)).model.dispose();
+    const warnings: string[] = [], warn = console.warn;
+    console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
+    try {
+      for (const seed of [7, 8]) (await train(one, { ...cfg, seed, init: first }, quiet)).model.dispose();
+    } finally {
+      console.warn = warn;
+    }
+    assert.equal(warnings.length, 1, warnings.join("\n"));
+    assert.match(warnings[0], /split with seed 7, validation 0\.25: this run's validation faces may be/);
+  });
+});
+
 Deno.test("train: checkpoints are written atomically and a resumed run continues exactly", async () => {
   await withTempDir(async (dir) => {
     const out = join(dir, "run");

@@ -71,10 +71,10 @@ async function main(): Promise<void> {
       detector: "cnn|default+chain",
     },
     {
-      name: "CNN ∪ frontal, else chain, refine 1, flip, scales 0.92/1.08",
+      name: `CNN ∪ frontal, else chain, refine 1, flip, scales ${DEFAULT_SCALES.join("/")}`,
       refine: 1,
       flip: true,
-      scales: [0.92, 1.08],
+      scales: DEFAULT_SCALES,
       detector: "cnn|default+chain",
     },
   ];

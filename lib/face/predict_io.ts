@@ -80,13 +80,21 @@ export const DEFAULT_REFINE = 1;
 export const DEFAULT_FLIP = true;
 
 /**
- * `deno task predict`'s scale test-time augmentation (`PredictOptions.scales`): the median of the crop at
- * 0.92, 1 and 1.08 times its side. Chosen on the validation photos (README, "Scale test-time
+ * `deno task predict`'s scale test-time augmentation (`--scale-tta`, {@link DEFAULT_SCALES}): the median of the
+ * crop at 0.92, 1 and 1.08 times its side. Chosen on the validation photos (README, "Scale test-time
  * augmentation"): with the model before its second training cycle end-to-end NME 5.77 % → 5.53 % and failures
  * 5.3 % → 3.9 % (a median of five, two shifts added, gave the same; the mean of three 5.58 %); with the
  * bundled model 5.08 % → 4.98 % and 3.1 % → 2.7 %.
  */
-export const DEFAULT_SCALES: readonly number[] = [0.92, 1.08];
+export const DEFAULT_SCALE_TTA = 0.08;
+
+/** The crop scales of scale test-time augmentation `f` (`--scale-tta F`): 1 − f and 1 + f; none for 0. */
+export function scaleTtaScales(f: number): number[] {
+  return f > 0 ? [1 - f, 1 + f] : [];
+}
+
+/** {@link DEFAULT_SCALE_TTA}'s scales, predict's `PredictOptions.scales`. */
+export const DEFAULT_SCALES: readonly number[] = scaleTtaScales(DEFAULT_SCALE_TTA);
 
 /**
  * The detector `deno task predict` uses by default (`detectors_io.ts`): the CNN detector's faces and those

@@ -397,8 +397,10 @@ export async function train(
   // ---- config and data
   const cfg = resolveConfig(config);
   const sets = prepareData(data, cfg);
-  if (cfg.init && !cfg.resume && !("train" in data)) {
-    warnIfSplitDiffers(await checkInitModel(cfg.init, cfg.model), cfg, data.name);
+  // A run that starts from a model is checked here, before the run folder is locked (a resume ignores init).
+  if (cfg.init && !cfg.resume) {
+    const init = await checkInitModel(cfg.init, cfg.model);
+    if (!("train" in data)) warnIfSplitDiffers(init, cfg, data.name);
   }
 
   // ---- the run folder: one run at a time, and no trained model replaced unasked
@@ -413,11 +415,10 @@ export async function train(
 }
 
 /**
- * The model of `cfg.init`, checked to be `cfg.model`, to train further, and what the run's metadata records
- * of it (its folder may later hold another model: `deno task export-model --overwrite`).
+ * The model of `cfg.init` (checked by {@link train}) to train further, and what the run's metadata records of
+ * it (its folder may later hold another model: `deno task export-model --overwrite`).
  */
 async function initialModel(cfg: TrainConfig): Promise<{ model: tf.LayersModel; from: InitRecord }> {
-  await checkInitModel(cfg.init!, cfg.model);
   const { model, metadata } = await loadKeypointModel(cfg.init!);
   const t = metadata.training as { data?: { name?: string }; config?: { command?: string } } | undefined;
   return {
