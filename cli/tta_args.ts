@@ -13,7 +13,7 @@ export function scaleTtaArg(prefix: string, fallback: number) {
       min: 0,
       max: 0.5,
       default: fallback,
-      description: `${prefix}also predict on the crop scaled by 1 − F and 1 + F and keep the median of the ` +
+      description: `${prefix}also predict on the crop scaled by 1 − N and 1 + N and keep the median of the ` +
         `three (0: off)`,
     },
   } as const;
