@@ -1,11 +1,13 @@
 /**
- * `deno task evaluate --model DIR --data DATASET [--json] [--tta]`: the metrics of a saved model on a
- * dataset's 96×96 faces. With `--json`, one JSON object on stdout:
+ * `deno task evaluate --model DIR --data DATASET [--json] [--no-flip]`: the metrics of a saved model on a
+ * dataset's 96×96 faces, with flip test-time augmentation as in `deno task predict` (`--no-flip`: one
+ * prediction per face). With `--json`, one JSON object on stdout:
  * `{"n", "rmse_px", "nme", "pck_05", "pck_10", "per_keypoint_rmse_px": {name: px}}` (null where a metric
  * cannot be measured); else markdown tables.
  *
  * `--end-to-end` (68-landmark and 300-W datasets): detect the face in each original image, crop, predict,
- * and compare in the photo's pixels; `--json` prints `{"n", "detected", "nme", "failure_rate_10",
+ * and compare in the photo's pixels, by default exactly as `deno task predict` does (its detector,
+ * refinement, flip and scale test-time augmentation: `inference_args.ts`); `--json` prints `{"n", "detected", "nme", "failure_rate_10",
  * "ms_per_image"}` (see lib/evaluate/end_to_end_io.ts).
  *
  * Exit codes: 0 done, 1 failure, 2 bad input (no such model folder, unknown dataset, bad option).
@@ -24,10 +26,8 @@ import {
   perKeypointTable,
   predictWithFlipTta,
 } from "../lib/evaluate/metrics.ts";
-import { DETECTOR_SPEC_HELP } from "../lib/face/detectors_io.ts";
-import { scaleTtaArg } from "./tta_args.ts";
+import { inferenceArgs } from "./inference_args.ts";
 import { scaleTtaScales } from "../lib/face/predict_io.ts";
-import { cnnDetectorArgs } from "./detector_args.ts";
 import { splitLikeTraining } from "../lib/train/train_io.ts";
 import { loadKeypointModel } from "../lib/models/folder_io.ts";
 import { endToEndJson, endToEndTable, runEndToEnd } from "../lib/evaluate/end_to_end_io.ts";
@@ -41,7 +41,6 @@ const SPEC = {
       "dataset: synthetic[:N], a Kaggle CSV, a 68-landmark folder[:training|:test], a 300-W folder",
   },
   json: { type: "boolean", description: "print one JSON object instead of tables" },
-  tta: { type: "boolean", description: "average with the prediction on the mirrored face" },
   backend: {
     type: "string",
     choices: BACKEND_NAMES,
@@ -64,26 +63,12 @@ const SPEC = {
     default: "all",
     description: "score only this part of the model's training split, re-made from its metadata",
   },
-  refine: {
-    type: "number",
-    integer: true,
-    min: 0,
-    max: 5,
-    default: 0,
-    description: "--end-to-end: re-crop around the prediction and predict again, N rounds",
-  },
   cache: {
     type: "boolean",
     default: true,
     description: "--end-to-end: remember detections in outputs/cache/detections (--no-cache: detect again)",
   },
-  detector: {
-    type: "string",
-    default: "default",
-    description: `--end-to-end: ${DETECTOR_SPEC_HELP}`,
-  },
-  ...cnnDetectorArgs("--end-to-end: "),
-  ...scaleTtaArg("--end-to-end: ", 0),
+  ...inferenceArgs("--end-to-end: "),
 } as const;
 
 async function main(): Promise<void> {
@@ -104,7 +89,7 @@ async function main(): Promise<void> {
       margin: args.margin,
       split: args.split === "all" ? undefined : args.split as "training" | "validation",
       refine: args.refine,
-      flip: args.tta,
+      flip: args.flip,
       scales: scaleTtaScales(args["scale-tta"]),
       detectorSpec: args.detector,
       cnnDir: args["cnn-detector"],
@@ -128,7 +113,7 @@ async function main(): Promise<void> {
   if (args.split !== "all") {
     ds = splitLikeTraining(ds, predictor.metadata, args.split as "training" | "validation");
   }
-  const pred = args.tta
+  const pred = args.flip
     ? await predictWithFlipTta(predictor, ds.images, ds.n)
     : await predictor.predict(ds.images, ds.n);
   const metrics = evaluate(pred, ds.keypoints);
@@ -138,7 +123,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(parts ? { ...metrics, parts } : metrics));
     return;
   }
-  const name = `${predictor.metadata.model}${args.tta ? " + flip TTA" : ""}`;
+  const name = `${predictor.metadata.model}${args.flip ? " + flip TTA" : ""}`;
   console.log(`${ds.name}${ds.synthetic ? " (synthetic faces)" : ""}: ${ds.n} faces\n`);
   const rows = [
     ...Object.entries(parts ?? {}).map(([part, m]) => ({ name: `${name} · ${part}`, metrics: m })),

@@ -29,17 +29,12 @@ import { DataError, UsageError } from "../lib/core/errors.ts";
 import { loadKeypointModel, resolveModelDir } from "../lib/models/mod.ts";
 import {
   annotateResult,
-  DEFAULT_DETECTOR,
-  DEFAULT_FLIP,
-  DEFAULT_REFINE,
-  DEFAULT_SCALE_TTA,
   predictImageFile,
   type PredictionResult,
   scaleTtaScales,
 } from "../lib/face/predict_io.ts";
-import { DETECTOR_SPEC_HELP, openFaceDetector } from "../lib/face/detectors_io.ts";
-import { scaleTtaArg } from "./tta_args.ts";
-import { cnnDetectorArgs } from "./detector_args.ts";
+import { openFaceDetector } from "../lib/face/detectors_io.ts";
+import { inferenceArgs } from "./inference_args.ts";
 import { DEFAULT_CROP_MARGIN } from "../lib/data/crop.ts";
 import { isVideoFile, VIDEO_EXTENSIONS } from "../lib/video/ffmpeg_io.ts";
 import { frameJson, predictVideoFile } from "../lib/video/pipeline_io.ts";
@@ -85,26 +80,7 @@ const SPEC = {
     default: DEFAULT_DETECTOR_OPTIONS.minSize,
     description: "smallest face side in pixels",
   },
-  refine: {
-    type: "number",
-    integer: true,
-    min: 0,
-    max: 5,
-    default: DEFAULT_REFINE,
-    description: "re-crop around the prediction and predict again, N rounds",
-  },
-  flip: {
-    type: "boolean",
-    default: DEFAULT_FLIP,
-    description: "average with the prediction on the mirrored crop (--no-flip: one prediction)",
-  },
-  ...scaleTtaArg("", DEFAULT_SCALE_TTA),
-  detector: {
-    type: "string",
-    default: DEFAULT_DETECTOR,
-    description: DETECTOR_SPEC_HELP,
-  },
-  ...cnnDetectorArgs(),
+  ...inferenceArgs(),
   backend: { type: "string", choices: BACKEND_NAMES, description: "tfjs backend (default: best found)" },
   "every-n": {
     type: "number",

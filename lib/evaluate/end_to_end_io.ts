@@ -35,7 +35,14 @@ import { readGray } from "../core/image_io.ts";
 import type { KeypointPredictor } from "../models/types.ts";
 import { loadKeypointModel } from "../models/mod.ts";
 import { loadDataset } from "../data/spec_io.ts";
-import { predictFaces, type PredictOptions } from "../face/predict_io.ts";
+import {
+  DEFAULT_DETECTOR,
+  DEFAULT_FLIP,
+  DEFAULT_REFINE,
+  DEFAULT_SCALES,
+  predictFaces,
+  type PredictOptions,
+} from "../face/predict_io.ts";
 import { progressBar } from "../train/progress_io.ts";
 import { openFaceDetector } from "../face/detectors_io.ts";
 import { type CachedDetector, cachedDetector } from "../face/detection_cache_io.ts";
@@ -207,14 +214,18 @@ function landmarkBox(points: ArrayLike<number>): Box {
   return { x: minX, y: minY, width: maxX - minX, height: maxY - minY };
 }
 
-/** What {@link runEndToEnd} needs: the model, the dataset spec, and optional detector / crop settings. */
+/**
+ * What {@link runEndToEnd} needs: the model, the dataset spec, and optional detector / crop settings. What is
+ * not given is what `deno task predict` does (`DEFAULT_DETECTOR`, `DEFAULT_REFINE`, `DEFAULT_FLIP`,
+ * `DEFAULT_SCALES`), so that a run measures the photos as a user of predict sees them.
+ */
 export interface EndToEndCommandOptions {
   model: string;
   data: string;
   limit?: number;
   margin?: number;
   detector?: FaceDetectorOptions;
-  /** Which detector (`default`, `chain`, `cnn`, or several joined by `+`, see `detectors_io.ts`); default `default`. */
+  /** Which detector (`default`, `chain`, `cnn`, or several joined by `+`, see `detectors_io.ts`); default predict's. */
   detectorSpec?: string;
   /** The CNN detector's folder, score threshold and tiles when the spec names `cnn` (`OpenDetectorOptions`). */
   cnnDir?: string;
@@ -226,7 +237,7 @@ export interface EndToEndCommandOptions {
   splitFrom?: string;
   /** Remember detections in `outputs/cache/detections/` (they do not depend on the model). */
   cache?: boolean;
-  /** Refinement rounds, flip and scale test-time augmentation (see `PredictOptions`). */
+  /** Refinement rounds, flip and scale test-time augmentation (see `PredictOptions`); default predict's. */
   refine?: number;
   flip?: boolean;
   scales?: readonly number[];
@@ -235,7 +246,7 @@ export interface EndToEndCommandOptions {
 }
 
 /**
- * The detector of an end-to-end run (`detectorSpec`, default the frontal cascade); with `cache`, a detection
+ * The detector of an end-to-end run (`detectorSpec`, default predict's); with `cache`, a detection
  * cache in `cacheDir` (default `outputs/cache/detections/`) shared by every run with the same detector and
  * settings.
  */
@@ -249,7 +260,7 @@ export async function openDetector(
       cacheDir?: string;
     },
 ): Promise<{ detector: FaceDetector; detectionCache?: CachedDetector }> {
-  const { detector, label } = await openFaceDetector(opts.detectorSpec ?? "default", {
+  const { detector, label } = await openFaceDetector(opts.detectorSpec ?? DEFAULT_DETECTOR, {
     haar: opts.detector,
     cnnDir: opts.cnnDir,
     threshold: opts.cnnThreshold,
@@ -275,9 +286,9 @@ export async function runEndToEnd(opts: EndToEndCommandOptions): Promise<EndToEn
   try {
     const report = await evaluateEndToEnd(detector, predictor, ds, {
       margin: opts.margin,
-      refine: opts.refine,
-      flip: opts.flip,
-      scales: opts.scales,
+      refine: opts.refine ?? DEFAULT_REFINE,
+      flip: opts.flip ?? DEFAULT_FLIP,
+      scales: opts.scales ?? DEFAULT_SCALES,
       detectionCache,
       onProgress: (done, total) => bar.update(done, total),
     });
