@@ -27,6 +27,15 @@ const encodeHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16)
 /** Where detection caches go by default. */
 export const DETECTION_CACHE_DIR = "outputs/cache/detections";
 
+/**
+ * The cache file's name for a detector's settings: letters, digits, `.`, `-` and `_` as they are, any other
+ * character as its code in hex between two `~`, so that two settings never share a file (`cnn|default` and
+ * `cnn+default` are different detectors).
+ */
+export function cacheFileName(settings: string): string {
+  return settings.replace(/[^A-Za-z0-9_.-]/g, (c) => `~${c.codePointAt(0)!.toString(16)}~`) + ".json";
+}
+
 /** A detector whose answers are remembered on disk. */
 export interface CachedDetector {
   /** The boxes for `gray`: from the cache, or from the detector (then remembered). */
@@ -49,7 +58,7 @@ export async function cachedDetector(
 ): Promise<CachedDetector> {
   const o = detector.options;
   const settings = `${label}-sf${o.scaleFactor}-mn${o.minNeighbors}-min${o.minSize}-max${o.maxSize}`;
-  const file = `${dir}/${settings.replace(/[^A-Za-z0-9_.-]/g, "_")}.json`;
+  const file = `${dir}/${cacheFileName(settings)}`;
   // Boxes keep every field the detector gave them (a cascade chain's `cascade` and `mirrored`).
   let entries: Record<string, Box[]> = {};
   try {
