@@ -128,6 +128,27 @@ Deno.test("predictWithFlipTta: an equivariant predictor is unchanged, a constant
   assert.deepEqual(c[0], (t[0] + 95 - t[2]) / 2); // left eye: mean of itself and the mirrored right eye
 });
 
+Deno.test("predictWithFlipTta: where one of the two predictions leaves the crop, the other is kept, not the mean", async () => {
+  // The brightest pixel at the left edge: its mirror image has it at the right edge. This predictor breaks
+  // (a point 30 px above the crop) on whichever of the two has the bright pixel on the right.
+  const broken: KeypointPredictor = {
+    name: "breaks on the right",
+    async predict(images, n) {
+      const out = await brightest.predict(images, n);
+      for (let f = 0; f < n; f++) if (out[f * 30] > 48) out[f * 30 + 1] = -30;
+      return out;
+    },
+  };
+  const img = new Float32Array(2 * PIXELS);
+  img[10 * 96 + 20] = 1; // face 0: bright on the left, so its mirror breaks
+  img[PIXELS + 10 * 96 + 75] = 1; // face 1: bright on the right, so it breaks itself
+  const tta = await predictWithFlipTta(broken, img, 2);
+  for (let j = 0; j < 15; j++) {
+    assert.deepEqual([tta[2 * j], tta[2 * j + 1]], [20, 10], `face 0 keypoint ${j}`);
+    assert.deepEqual([tta[30 + 2 * j], tta[30 + 2 * j + 1]], [75, 10], `face 1 keypoint ${j}`);
+  }
+});
+
 Deno.test("comparisonTable: one markdown row per model", () => {
   const m = evaluate(face(), face());
   const table = comparisonTable([{ name: "lenet", metrics: m }, {
