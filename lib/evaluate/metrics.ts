@@ -7,10 +7,16 @@
  * @module
  */
 import { DataError, UsageError } from "../core/errors.ts";
-import { IMAGE_SIZE, KEYPOINT_NAMES, NUM_COORDS, NUM_KEYPOINTS, OUTER_EYE_CORNERS } from "../core/constants.ts";
+import {
+  IMAGE_SIZE,
+  KEYPOINT_NAMES,
+  NUM_COORDS,
+  NUM_KEYPOINTS,
+  OUTER_EYE_CORNERS,
+} from "../core/constants.ts";
 import { flipImages, flipKeypoints } from "../core/flip.ts";
 import type { KeypointPredictor } from "../models/types.ts";
-import { keypointsInsideCrop } from "../face/framing.ts";
+import { flipPairMean } from "../face/framing.ts";
 
 /** Metrics of one set of predictions. NaN (JSON `null`) where nothing could be measured. */
 export interface Metrics {
@@ -124,9 +130,8 @@ export function metricsByPart(
 
 /**
  * Horizontal-flip test-time augmentation: predicts the faces and their mirror images, maps the mirrored
- * predictions back, and averages the two, unless only one of them lies inside the 96×96 crop (10 %
- * tolerance, `keypointsInsideCrop`): then that one, as `deno task predict` does (a mean with a broken
- * prediction is broken too).
+ * predictions back, and averages the two, unless only one of them lies inside the 96×96 crop: then that one,
+ * as `deno task predict` does (`flipPairMean`).
  */
 export async function predictWithFlipTta(
   predictor: KeypointPredictor,
@@ -138,14 +143,12 @@ export async function predictWithFlipTta(
   const out = new Float32Array(plain.length);
   for (let i = 0; i < n; i++) {
     const face = [i * NUM_COORDS, (i + 1) * NUM_COORDS] as const;
-    const p = plain.subarray(...face), m = mirrored.subarray(...face);
-    const pIn = keypointsInsideCrop(p, WHOLE_CROP), mIn = keypointsInsideCrop(m, WHOLE_CROP);
-    out.set(pIn !== mIn ? (pIn ? p : m) : p.map((v, k) => (v + m[k]) / 2), face[0]);
+    out.set(flipPairMean(plain.subarray(...face), mirrored.subarray(...face), WHOLE_CROP), face[0]);
   }
   return out;
 }
 
-/** The 96×96 input itself as a crop, for {@link keypointsInsideCrop}. */
+/** The 96×96 input itself as a crop, for `flipPairMean`. */
 const WHOLE_CROP = { x: 0, y: 0, size: IMAGE_SIZE };
 
 const fmt = (v: number, digits: number) => Number.isFinite(v) ? v.toFixed(digits) : "–";

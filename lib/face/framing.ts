@@ -133,4 +133,21 @@ export function keypointsInsideCrop(points: ArrayLike<number>, crop: SquareBox, 
   return true;
 }
 
+/**
+ * Flip test-time augmentation's answer for one face: the mean of its prediction and the mirrored one mapped
+ * back, unless only one of the two lies inside the crop ({@link keypointsInsideCrop}): then that one (a mean
+ * with a broken prediction is broken too). Both in the same coordinates as `crop`.
+ */
+export function flipPairMean(plain: Float64Array, mirrored: Float64Array, crop: SquareBox): Float64Array;
+export function flipPairMean(plain: Float32Array, mirrored: Float32Array, crop: SquareBox): Float32Array;
+export function flipPairMean(
+  plain: Float32Array | Float64Array,
+  mirrored: Float32Array | Float64Array,
+  crop: SquareBox,
+): Float32Array | Float64Array {
+  const pIn = keypointsInsideCrop(plain, crop), mIn = keypointsInsideCrop(mirrored, crop);
+  if (pIn !== mIn) return pIn ? plain : mirrored;
+  return plain.map((v, k) => (v + mirrored[k]) / 2);
+}
+
 export { CASCADE_FRAMING, CASCADE_NAMES, type CascadeName } from "../data/crop.ts";

@@ -26,7 +26,7 @@
 
 import { IMAGE_SIZE, KEYPOINT_NAMES, type KeypointName, NUM_COORDS } from "../core/constants.ts";
 import { cropBoxForDetection, fromCropCoords } from "../data/crop.ts";
-import { cropBoxFromKeypoints, keypointsInsideCrop, plausibleRefinement } from "./framing.ts";
+import { cropBoxFromKeypoints, flipPairMean, keypointsInsideCrop, plausibleRefinement } from "./framing.ts";
 import { flipImages, flipKeypoints } from "../core/flip.ts";
 import { cropToFace } from "../data/crop_io.ts";
 import type { FaceDetector } from "./detect.ts";
@@ -225,7 +225,7 @@ function medianOf(predictions: readonly Float64Array[]): Float64Array {
 /**
  * Cuts each crop, predicts all of them at once, and returns each face's 30 coordinates in `gray`'s pixels.
  * With `flip`, the mean of the predictions on the crop and on its mirror image, unless only one of the two
- * lies inside the crop: then that one (a mean with a broken prediction is broken too).
+ * lies inside the crop: then that one (`flipPairMean`).
  */
 async function predictCrops(
   gray: RawImage,
@@ -243,11 +243,7 @@ async function predictCrops(
     crops,
     predictor.name,
   );
-  return plain.map((p, i) => {
-    const m = mirrored[i], pIn = keypointsInsideCrop(p, crops[i]), mIn = keypointsInsideCrop(m, crops[i]);
-    if (pIn !== mIn) return pIn ? p : m;
-    return p.map((v, k) => (v + m[k]) / 2);
-  });
+  return plain.map((p, i) => flipPairMean(p, mirrored[i], crops[i]));
 }
 
 /** A predictor's `n × 30` crop coordinates as each face's 30 coordinates in the photo's pixels. */
