@@ -7,8 +7,10 @@
  *
  * `--end-to-end` (68-landmark and 300-W datasets): detect the face in each original image, crop, predict,
  * and compare in the photo's pixels, by default exactly as `deno task predict` does (its detector,
- * refinement, flip and scale test-time augmentation: `inference_args.ts`); `--json` prints `{"n", "detected", "nme", "failure_rate_10",
- * "ms_per_image"}` (see lib/evaluate/end_to_end_io.ts).
+ * refinement, flip and scale test-time augmentation: `inference_args.ts`); `--json` prints `{"n",
+ * "detected", "nme", "failure_rate_10", "ms_per_image", "detections_cached"}` (see
+ * lib/evaluate/end_to_end_io.ts; the time of an image whose detection came from the cache leaves out the
+ * detector: `--no-cache` times it all).
  *
  * Exit codes: 0 done, 1 failure, 2 bad input (no such model folder, unknown dataset, bad option).
  *

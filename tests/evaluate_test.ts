@@ -6,6 +6,7 @@ import { comparisonTable, evaluate, predictWithFlipTta } from "../lib/evaluate/m
 import { flipImages, flipKeypoints } from "../lib/core/flip.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
 import { runScript } from "./_cli.ts";
+import { endToEndJson, endToEndTable } from "../lib/evaluate/end_to_end_io.ts";
 import { DataError, UsageError } from "../lib/core/errors.ts";
 
 const throwsWith = (fn: () => unknown, cls: new (...args: never[]) => Error, text = "") =>
@@ -216,4 +217,18 @@ Deno.test("deno task evaluate measures what deno task predict does: the same inf
   }
   assert.equal(predict.get("--flip"), "(default true)");
   assert.ok(!evaluate.has("--tta"), "one name for flip test-time augmentation");
+});
+
+Deno.test("endToEndTable and endToEndJson say how many detections came from the cache, and only then", () => {
+  const report = { n: 4, detected: 3, nme: 0.05, failure_rate_10: 0.25, ms_per_image: 12.5 };
+  const fresh = endToEndTable({ ...report, detections_cached: 0 });
+  assert.ok(!fresh.includes("cache"), fresh);
+  assert.ok(fresh.endsWith("| all | 4 | 3 (75.0%) | 5.00% | 25.0% | 12.5 ms |"), fresh);
+  const cached = endToEndTable({ ...report, detections_cached: 3 });
+  assert.match(
+    cached.split("\n").at(-1)!,
+    /^The detections of 3 of 4 images came from the cache .*--no-cache/,
+  );
+  assert.equal(JSON.parse(endToEndJson({ ...report, detections_cached: 3 })).detections_cached, 3);
+  assert.equal(JSON.parse(endToEndJson({ ...report, nme: NaN })).nme, null);
 });
