@@ -24,7 +24,7 @@ import { comparisonTable } from "../lib/evaluate/metrics.ts";
 import { MODEL_NAMES } from "../lib/models/registry.ts";
 import { formatDuration, terminalProgress } from "../lib/train/progress_io.ts";
 import { checkInitModel, DEFAULT_CONFIG, train } from "../lib/train/train_io.ts";
-import { recipeOf, type TrainingRecipe } from "../lib/train/recipes.ts";
+import { recipeOf, SELECT_BY_NAMES, type SelectBy, type TrainingRecipe } from "../lib/train/recipes.ts";
 import { AUGMENTATIONS } from "../lib/augment/augment.ts";
 import { LOSS_NAMES, type LossName } from "../lib/train/train_step.ts";
 
@@ -80,7 +80,7 @@ const SPEC = {
   patience: { type: "number", integer: true, min: 0, description: "early stopping, 0 = off (default 8)" },
   select: {
     type: "string",
-    choices: ["rmse", "nme", "last"],
+    choices: SELECT_BY_NAMES,
     description:
       "validation metric that picks the best epoch, drives the plateau and early stopping (default rmse); " +
       "last: keep the last epoch (a cosine run's end)",
@@ -157,7 +157,7 @@ async function main(): Promise<void> {
     lr: args.lr ?? r.lr,
     validation: args.validation,
     earlyStopping: args.patience ?? r.patience,
-    selectBy: (args.select ?? r.selectBy) as "rmse" | "nme" | "last",
+    selectBy: (args.select ?? r.selectBy) as SelectBy,
     seed: args.seed,
     augment: args.augment
       ? AUGMENTATIONS[(args.augmentation ?? r.augmentation) as keyof typeof AUGMENTATIONS]()

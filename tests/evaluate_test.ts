@@ -199,23 +199,24 @@ Deno.test("deno task evaluate: a header-only CSV, one without labels, or no imag
 });
 
 Deno.test("deno task evaluate measures what deno task predict does: the same inference options and defaults", async () => {
+  // Each option's --help line, without evaluate's "--end-to-end: " before the photo-only descriptions.
   const options = async (name: string) => {
     const { code, stdout } = await runScript(name, ["--help"]);
     assert.equal(code, 0);
-    // "  --refine N   …re-crop… (default 1)" → ["--refine", "(default 1)"]
     return new Map(
       stdout.split("\n").filter((l) => /^ {2}--/.test(l)).map((l) => [
         l.trim().split(/\s+/)[0],
-        l.match(/\(default [^)]*\)\s*$/)?.[0] ?? "",
+        l.replace("--end-to-end: ", "").trim(),
       ]),
     );
   };
   const [predict, evaluate] = await Promise.all([options("predict"), options("evaluate")]);
-  for (const flag of ["--flip", "--refine", "--scale-tta", "--detector", "--cnn-tiles"]) {
+  for (const flag of ["--flip", "--refine", "--scale-tta", "--detector", "--cnn-detector", "--cnn-tiles"]) {
     assert.ok(predict.has(flag), `predict has ${flag}`);
     assert.equal(evaluate.get(flag), predict.get(flag), flag);
   }
-  assert.equal(predict.get("--flip"), "(default true)");
+  assert.match(predict.get("--flip")!, /\(default true\)$/);
+  assert.match(predict.get("--refine")!, /\(default 1\)$/);
   assert.ok(!evaluate.has("--tta"), "one name for flip test-time augmentation");
 });
 

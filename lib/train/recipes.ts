@@ -24,6 +24,12 @@ import { AUGMENTATIONS } from "../augment/augment.ts";
 import type { Augmenter } from "../augment/augment.ts";
 import type { LossName } from "./train_step.ts";
 
+/** How a run picks the model it keeps (`TrainConfig.selectBy`): by validation RMSE or NME, or its last epoch. */
+export const SELECT_BY_NAMES = ["rmse", "nme", "last"] as const;
+
+/** One of {@link SELECT_BY_NAMES}. */
+export type SelectBy = typeof SELECT_BY_NAMES[number];
+
 /** One model's recipe, in the terms of `deno task train`'s options. */
 export interface TrainingRecipe {
   epochs: number;
@@ -32,7 +38,7 @@ export interface TrainingRecipe {
   loss: LossName;
   schedule: "plateau" | "cosine";
   augmentation: keyof typeof AUGMENTATIONS;
-  selectBy: "rmse" | "nme" | "last";
+  selectBy: SelectBy;
   /** Early stopping patience (0: off; a cosine run ends at its last epoch). */
   patience: number;
 }
@@ -74,7 +80,7 @@ export interface RecipeConfig {
   loss: LossName;
   schedule: "plateau" | "cosine";
   augment: Augmenter;
-  selectBy: "rmse" | "nme" | "last";
+  selectBy: SelectBy;
   earlyStopping: number;
 }
 

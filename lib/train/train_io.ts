@@ -46,6 +46,7 @@ import { createModel, isModelName, MODEL_NAMES, type ModelName } from "../models
 import type { EpochRecord, TrainProgress, TrainStartInfo } from "./progress_io.ts";
 import { Rng } from "../core/rng.ts";
 import { LOSS_NAMES, type LossName, type StepBatch, trainStepAsync } from "./train_step.ts";
+import { SELECT_BY_NAMES, type SelectBy } from "./recipes.ts";
 
 /** Every hyper-parameter of a run, with its default in {@link DEFAULT_CONFIG}. */
 export interface TrainConfig {
@@ -78,7 +79,7 @@ export interface TrainConfig {
    * epoch's model, whatever its score (a cosine run ends at its floor, and a mean over a few hundred faces
    * picks among the last epochs by their noise; no plateau or early stop then).
    */
-  selectBy: "rmse" | "nme" | "last";
+  selectBy: SelectBy;
   /** Fraction held out for validation when one dataset is given (split by person where known). */
   validation: number;
   /** Seed of the weights, the split, the shuffles and the augmentation. */
@@ -174,7 +175,11 @@ export function resolveConfig(config: Partial<TrainConfig> = {}): TrainConfig {
   check("maxLoss", cfg.maxLoss > 0, "a number > 0");
   check("loss", (LOSS_NAMES as readonly string[]).includes(cfg.loss), LOSS_NAMES.join(" | "));
   check("schedule", cfg.schedule === "plateau" || cfg.schedule === "cosine", "plateau | cosine");
-  check("selectBy", ["rmse", "nme", "last"].includes(cfg.selectBy), "rmse | nme | last");
+  check(
+    "selectBy",
+    (SELECT_BY_NAMES as readonly string[]).includes(cfg.selectBy),
+    SELECT_BY_NAMES.join(" | "),
+  );
   if (cfg.resume && !cfg.out) throw new UsageError("resume needs a run folder (out)");
   return cfg;
 }
