@@ -19,15 +19,17 @@
 import { DATASET_CACHE_DIR } from "../lib/data/dataset_cache_io.ts";
 import { parseArgs, runCli, usage } from "./args.ts";
 import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
-import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec_io.ts";
+import { DATASET_SPEC_HELP, facePartNames, loadDataset } from "../lib/data/spec_io.ts";
 import { DataError } from "../lib/core/errors.ts";
 import {
   comparisonTable,
+  conventionsLine,
   evaluate,
   metricsByPart,
   perKeypointTable,
-  predictWithFlipTta,
+  predictByConvention,
 } from "../lib/evaluate/metrics.ts";
+import { NO_CONVENTION } from "../lib/models/calibration.ts";
 import { inferenceArgs } from "./inference_args.ts";
 import { scaleTtaScales } from "../lib/face/predict_io.ts";
 import { splitLikeTraining } from "../lib/train/train_io.ts";
@@ -98,12 +100,13 @@ async function main(): Promise<void> {
       cnnThreshold: args["cnn-threshold"],
       cnnTiles: args["cnn-tiles"],
       cache: args.cache,
+      convention: args.convention,
     });
     if (report.n === 0) throw new DataError("no images to evaluate", { file: args.data });
     console.log(args.json ? endToEndJson(report) : endToEndTable(report));
     return;
   }
-  const predictor = await loadKeypointModel(args.model);
+  const predictor = await loadKeypointModel(args.model, { convention: NO_CONVENTION });
   let ds = await loadDataset(args.data, { limit: args.limit, cacheDir: DATASET_CACHE_DIR });
   // Metrics over nothing would print as nulls with exit 0: say why instead.
   if (ds.n === 0) throw new DataError("no faces to evaluate (only a header?)", { file: args.data });
@@ -115,14 +118,20 @@ async function main(): Promise<void> {
   if (args.split !== "all") {
     ds = splitLikeTraining(ds, predictor.metadata, args.split as "training" | "validation");
   }
-  const pred = args.flip
-    ? await predictWithFlipTta(predictor, ds.images, ds.n)
-    : await predictor.predict(ds.images, ds.n);
+  const { pred, conventions } = await predictByConvention(
+    predictor,
+    ds.images,
+    facePartNames(ds, args.data),
+    {
+      flip: args.flip,
+      convention: args.convention,
+    },
+  );
   const metrics = evaluate(pred, ds.keypoints);
   const parts = metricsByPart(pred, ds);
   predictor.model.dispose();
   if (args.json) {
-    console.log(JSON.stringify(parts ? { ...metrics, parts } : metrics));
+    console.log(JSON.stringify({ ...metrics, ...(parts ? { parts } : {}), conventions }));
     return;
   }
   const name = `${predictor.metadata.model}${args.flip ? " + flip TTA" : ""}`;
@@ -132,7 +141,8 @@ async function main(): Promise<void> {
     { name, metrics },
   ];
   console.log(comparisonTable(rows) + "\n");
-  console.log(perKeypointTable([{ name, metrics }]));
+  console.log(perKeypointTable([{ name, metrics }]) + "\n");
+  console.log(conventionsLine(conventions));
 }
 
 if (import.meta.main) await runCli(main);

@@ -11,11 +11,16 @@ import { DETECTOR_SPEC_HELP } from "../lib/face/detectors_io.ts";
 import { DEFAULT_DETECTOR, DEFAULT_FLIP, DEFAULT_REFINE, DEFAULT_SCALE_TTA } from "../lib/face/predict_io.ts";
 
 /**
- * `--flip`, `--refine N`, `--scale-tta F` (as one number: the crop also scaled by 1 − F and 1 + F, see
+ * `--convention NAME`, `--flip`, `--refine N`, `--scale-tta F` (as one number: the crop also scaled by 1 − F and 1 + F, see
  * `scaleTtaScales`), `--detector SPEC`, `--cnn-detector DIR`, `--cnn-threshold T`, `--cnn-tiles N`.
  */
 export function inferenceArgs(prefix = "") {
   return {
+    convention: {
+      type: "string",
+      description: "annotation convention to predict in, from the model's deno task calibrate (none: " +
+        "the network's own output; default: the model's default, and in evaluate a part's own where it has one)",
+    },
     flip: {
       type: "boolean",
       default: DEFAULT_FLIP,

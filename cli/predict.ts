@@ -158,7 +158,7 @@ async function main(): Promise<void> {
   await checkModelFolder(args.model);
   if (args.images) await checkWritableFolder(args.out); // a read-only --out fails once, not per file
   await initBackend({ backend: args.backend });
-  const predictor = await loadKeypointModel(args.model);
+  const predictor = await loadKeypointModel(args.model, { convention: args.convention });
   const detectorOptions = {
     scaleFactor: args["scale-factor"],
     minNeighbors: args["min-neighbors"],

@@ -31,6 +31,17 @@ Deno.test("bundled model: at most 15 MB, trained here on ytf68 (+ 300-W), metric
   // Its metadata says how it was stored: float16 weights keep it small.
   assert.equal(meta.export?.weights, "float16");
   assert.ok(training.metrics.rmse_px > 0 && training.metrics.rmse_px < 10, JSON.stringify(training.metrics));
+  // Calibrated on its training faces (deno task calibrate): each part's convention, the 300-W one by default.
+  const cal = meta.calibration;
+  assert.deepEqual(Object.keys(cal.conventions).sort(), [
+    "300w",
+    "afw",
+    "helen_trainset",
+    "lfpw_trainset",
+    "ytf68",
+  ]);
+  assert.equal(cal.default, "300w");
+  assert.equal(cal.measured.split, "training");
 });
 
 Deno.test("bundled model: on the astronaut portrait, eyes above nose above mouth, subject's left on the image's right", async () => {

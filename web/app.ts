@@ -24,6 +24,7 @@ import { createFaceDetectorFromCascade, type FaceDetector, firstThatFinds } from
 import { cnnDetector } from "../lib/face/cnn_detector.ts";
 import { type RawImage } from "../lib/core/image.ts";
 import { modelPredictor } from "../lib/models/keypoint_model.ts";
+import { conventionOffsets } from "../lib/models/calibration.ts";
 import { IMAGE_SIZE } from "../lib/core/constants.ts";
 import { parseSmoothing } from "../lib/face/smoothing.ts";
 import { FaceTracker, type TrackedFace } from "../lib/face/track.ts";
@@ -84,7 +85,9 @@ async function main(): Promise<void> {
   status("loading the model…");
   const model = await tf.loadLayersModel("/model/model.json");
   const meta = await fetch("/model/metadata.json").then((r) => r.ok ? r.json() : { model: "model" });
-  const predictor = modelPredictor(model, String(meta.model));
+  // The model's annotation convention (deno task calibrate), or ?convention=NAME / none.
+  const offsets = conventionOffsets(meta.calibration, params.get("convention") ?? undefined);
+  const predictor = modelPredictor(model, String(meta.model), { offsets });
   status("loading OpenCV…");
   const res = await fetch("/data/haarcascade_frontalface_default.xml");
   if (!res.ok) throw new Error(`GET /data/haarcascade_frontalface_default.xml: ${res.status}`);

@@ -159,6 +159,16 @@ function partLabel(spec: DatasetSpec): string {
   }
 }
 
+/**
+ * Each face's part name: `ds.parts` when the dataset has several, else the short name its spec is
+ * reported under (`ytf68` for `../shared/data/ytf68:test`), for every face.
+ */
+export function facePartNames(ds: KeypointDataset, data: string | DatasetSpec): string[] {
+  if (ds.parts) return ds.parts;
+  const label = partLabel(typeof data === "string" ? parseDatasetSpec(data) : data);
+  return new Array<string>(ds.n).fill(label);
+}
+
 /** Flattens nested parts and gives each a distinct label (`afw`, `afw~2` if two parts share a name). */
 function combined(specs: DatasetSpec[]): DatasetSpec {
   const flat = specs.flatMap((s) => s.kind === "combined" ? s.parts.map((p) => p.spec) : [s]);

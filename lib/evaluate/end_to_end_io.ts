@@ -33,8 +33,10 @@ import { type Box, iou } from "../core/box.ts";
 import { UsageError } from "../core/errors.ts";
 import { readGray } from "../core/image_io.ts";
 import type { KeypointPredictor } from "../models/types.ts";
-import { loadKeypointModel } from "../models/mod.ts";
-import { loadDataset } from "../data/spec_io.ts";
+import { loadKeypointModel, readMetadata, resolveModelDir, withConvention } from "../models/mod.ts";
+import { conventionsLine } from "./metrics.ts";
+import { conventionForPart, NO_CONVENTION } from "../models/calibration.ts";
+import { facePartNames, loadDataset } from "../data/spec_io.ts";
 import {
   DEFAULT_DETECTOR,
   DEFAULT_FLIP,
@@ -62,6 +64,8 @@ export interface EndToEndReport {
   ms_per_image: number;
   /** The same per part, when the dataset was several (`A+B`). */
   parts?: Record<string, EndToEndReport>;
+  /** Per part, the annotation convention its faces were predicted in (`runEndToEnd`). */
+  conventions?: Record<string, string>;
   /**
    * Images whose detection was answered from the detection cache (`runEndToEnd` with `cache`): their time
    * leaves out the detector.
@@ -86,6 +90,8 @@ export interface EndToEndOptions extends PredictOptions {
   perImage?: EndToEndImage[];
   /** Answers detections from (and adds them to) a cache on disk instead of calling `detector`. */
   detectionCache?: CachedDetector;
+  /** The predictor of face i (its part's annotation convention, `runEndToEnd`); default `predictor`. */
+  predictorOfFace?: (i: number) => KeypointPredictor;
 }
 
 /**
@@ -111,7 +117,7 @@ export async function evaluateEndToEnd(
     const match = matchDetection(boxes, landmarks68!);
     let nme = NaN;
     if (match) {
-      const [face] = await predictFaces(gray, [match], predictor, opts);
+      const [face] = await predictFaces(gray, [match], opts.predictorOfFace?.(i) ?? predictor, opts);
       nme = faceNme(face.keypoints, landmarks68!);
     }
     const ms = performance.now() - start;
@@ -248,6 +254,11 @@ export interface EndToEndCommandOptions {
   scales?: readonly number[];
   /** Progress on stderr (default: when stderr is a terminal). */
   progress?: boolean;
+  /**
+   * The annotation convention to predict in (`deno task calibrate`); default: each part's own where the
+   * model has one, else the model's default.
+   */
+  convention?: string;
 }
 
 /**
@@ -280,11 +291,20 @@ export async function openDetector(
  * started (`initBackend`).
  */
 export async function runEndToEnd(opts: EndToEndCommandOptions): Promise<EndToEndReport & { data: string }> {
-  const predictor = await loadKeypointModel(opts.model);
+  const predictor = await loadKeypointModel(opts.model, { convention: NO_CONVENTION });
   let ds = await loadDataset(opts.data, { limit: opts.limit, cacheDir: DATASET_CACHE_DIR });
   if (opts.split) {
-    const metadata = opts.splitFrom ? (await loadKeypointModel(opts.splitFrom)).metadata : predictor.metadata;
+    const metadata = opts.splitFrom
+      ? await readMetadata(await resolveModelDir(opts.splitFrom))
+      : predictor.metadata;
     ds = splitLikeTraining(ds, metadata, opts.split);
+  }
+  const parts = facePartNames(ds, opts.data);
+  const conventions: Record<string, string> = {};
+  const ofPart = new Map<string, KeypointPredictor>();
+  for (const part of new Set(parts)) {
+    conventions[part] = conventionForPart(predictor.metadata.calibration, part, opts.convention);
+    ofPart.set(part, withConvention(predictor, conventions[part]));
   }
   const { detector, detectionCache } = await openDetector(opts);
   const bar = progressBar(ds.name, "images", { tty: opts.progress ?? Deno.stderr.isTerminal() });
@@ -295,9 +315,10 @@ export async function runEndToEnd(opts: EndToEndCommandOptions): Promise<EndToEn
       flip: opts.flip ?? DEFAULT_FLIP,
       scales: opts.scales ?? DEFAULT_SCALES,
       detectionCache,
+      predictorOfFace: (i) => ofPart.get(parts[i])!,
       onProgress: (done, total) => bar.update(done, total),
     });
-    return { data: ds.name, ...report, detections_cached: detectionCache?.stats.hits ?? 0 };
+    return { data: ds.name, ...report, conventions, detections_cached: detectionCache?.stats.hits ?? 0 };
   } finally {
     bar.finish();
     await detectionCache?.save();
@@ -319,6 +340,7 @@ export function endToEndJson(report: EndToEndReport): string {
   return JSON.stringify({
     ...plain(report),
     ...(report.detections_cached !== undefined ? { detections_cached: report.detections_cached } : {}),
+    ...(report.conventions ? { conventions: report.conventions } : {}),
     ...(report.parts
       ? { parts: Object.fromEntries(Object.entries(report.parts).map(([k, r]) => [k, plain(r)])) }
       : {}),
@@ -326,8 +348,9 @@ export function endToEndJson(report: EndToEndReport): string {
 }
 
 /**
- * The report as a markdown table: one row per part (when there are several), then the total; below it, how
- * many detections came from the cache, where any did (their times are not the detector's).
+ * The report as a markdown table: one row per part (when there are several), then the total; below it, the
+ * annotation convention of each part, and how many detections came from the cache, where any did (their
+ * times are not the detector's).
  */
 export function endToEndTable(report: EndToEndReport & { data?: string }): string {
   const pct = (v: number) => Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : "n/a";
@@ -340,6 +363,7 @@ export function endToEndTable(report: EndToEndReport & { data?: string }): strin
     "| part | faces | detected | NME (outer eye corners) | failure rate (NME > 10 % or missed) | time per face |\n" +
     "|---|---:|---:|---:|---:|---:|\n" +
     [...Object.entries(report.parts ?? {}).map(([k, r]) => row(k, r)), row("all", report)].join("\n") +
+    (report.conventions ? `\n\n${conventionsLine(report.conventions)}` : "") +
     (report.detections_cached
       ? `\n\nThe detections of ${report.detections_cached} of ${report.n} images came from the cache ` +
         `(${DETECTION_CACHE_DIR}/): their time per face leaves out the detector (--no-cache to time it all).`

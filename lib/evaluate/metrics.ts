@@ -13,8 +13,11 @@ import {
   NUM_COORDS,
   NUM_KEYPOINTS,
   OUTER_EYE_CORNERS,
+  PIXELS,
 } from "../core/constants.ts";
-import { flipImages, flipKeypoints } from "../core/flip.ts";
+import { flipImages } from "../core/flip.ts";
+import { conventionForPart, mirroredBack } from "../models/calibration.ts";
+import { type KeypointModel, withConvention } from "../models/keypoint_model.ts";
 import type { KeypointPredictor } from "../models/types.ts";
 import { flipPairMean } from "../face/framing.ts";
 
@@ -139,13 +142,51 @@ export async function predictWithFlipTta(
   n: number,
 ): Promise<Float32Array> {
   const plain = await predictor.predict(images, n);
-  const mirrored = flipKeypoints(await predictor.predict(flipImages(images, n), n), n);
+  const mirrored = mirroredBack(await predictor.predict(flipImages(images, n), n), n, predictor.offsets);
   const out = new Float32Array(plain.length);
   for (let i = 0; i < n; i++) {
     const face = [i * NUM_COORDS, (i + 1) * NUM_COORDS] as const;
     out.set(flipPairMean(plain.subarray(...face), mirrored.subarray(...face), WHOLE_CROP), face[0]);
   }
   return out;
+}
+
+/**
+ * Predicts each part's faces in the annotation convention it is scored with (`conventionForPart`: the
+ * part's own where the model's calibration has one, else its default; `convention` forces one), with flip
+ * test-time augmentation unless `flip` is false. `parts[i]` names face i's part (`facePartNames`). Returns
+ * the predictions and, per part, the convention used.
+ */
+export async function predictByConvention(
+  model: KeypointModel,
+  images: Float32Array,
+  parts: readonly string[],
+  opts: { flip?: boolean; convention?: string } = {},
+): Promise<{ pred: Float32Array; conventions: Record<string, string> }> {
+  const n = parts.length;
+  const pred = new Float32Array(n * NUM_COORDS);
+  const conventions: Record<string, string> = {};
+  for (const part of new Set(parts)) {
+    const idx = parts.flatMap((p, i) => p === part ? [i] : []);
+    const name = conventions[part] = conventionForPart(model.metadata.calibration, part, opts.convention);
+    const predictor = withConvention(model, name);
+    const faces = new Float32Array(idx.length * PIXELS);
+    idx.forEach((i, k) => faces.set(images.subarray(i * PIXELS, (i + 1) * PIXELS), k * PIXELS));
+    const out = opts.flip === false
+      ? await predictor.predict(faces, idx.length)
+      : await predictWithFlipTta(predictor, faces, idx.length);
+    idx.forEach((i, k) => pred.set(out.subarray(k * NUM_COORDS, (k + 1) * NUM_COORDS), i * NUM_COORDS));
+  }
+  return { pred, conventions };
+}
+
+/**
+ * One line saying which annotation convention each part was predicted in (`predictByConvention`), e.g.
+ * `annotation conventions (deno task calibrate): ytf68 → ytf68, lfpw_testset → 300w`.
+ */
+export function conventionsLine(conventions: Record<string, string>): string {
+  const items = Object.entries(conventions).map(([part, name]) => `${part} → ${name}`);
+  return `annotation conventions (deno task calibrate): ${items.join(", ")}`;
 }
 
 /** The 96×96 input itself as a crop, for `flipPairMean`. */

@@ -27,7 +27,8 @@
 import { IMAGE_SIZE, KEYPOINT_NAMES, type KeypointName, NUM_COORDS } from "../core/constants.ts";
 import { cropBoxForDetection, fromCropCoords } from "../data/crop.ts";
 import { cropBoxFromKeypoints, flipPairMean, keypointsInsideCrop, plausibleRefinement } from "./framing.ts";
-import { flipImages, flipKeypoints } from "../core/flip.ts";
+import { flipImages } from "../core/flip.ts";
+import { mirroredBack } from "../models/calibration.ts";
 import { cropToFace } from "../data/crop_io.ts";
 import type { FaceDetector } from "./detect.ts";
 import type { Box, CropBox } from "../core/box.ts";
@@ -239,7 +240,7 @@ async function predictCrops(
   const plain = inPhoto(await predictor.predict(images, n), crops, predictor.name);
   if (!flip) return plain;
   const mirrored = inPhoto(
-    flipKeypoints(await predictor.predict(flipImages(images, n), n), n),
+    mirroredBack(await predictor.predict(flipImages(images, n), n), n, predictor.offsets),
     crops,
     predictor.name,
   );

@@ -19,8 +19,10 @@ import {
   writeArtifacts,
 } from "./artifacts_io.ts";
 import { type KeypointModel, METADATA_JSON, type ModelMetadata, modelPredictor } from "./keypoint_model.ts";
+export { withConvention } from "./keypoint_model.ts";
 import { NUM_COORDS } from "../core/constants.ts";
 import { NORMALISATION } from "./normalise.ts";
+import { conventionOffsets } from "./calibration.ts";
 
 /** The bundled model's folder (a LeNet with float16 weights; see the README), relative to the repository. */
 export const DEFAULT_MODEL_DIR = "outputs/models/default";
@@ -71,7 +73,10 @@ export async function readMetadata(dir: string): Promise<ModelMetadata> {
 }
 
 /**
- * Loads a model folder written by {@link saveKeypointModel} (or by training) as a predictor in pixels.
+ * Loads a model folder written by {@link saveKeypointModel} (or by training) as a predictor in pixels, in
+ * the annotation convention `opts.convention` (a name of its `calibration`, `"none"` for the network's own
+ * output; default: the calibration's default, none without one). `withConvention` gives the same network
+ * in another convention.
  *
  * @example
  * ```ts
@@ -81,7 +86,10 @@ export async function readMetadata(dir: string): Promise<ModelMetadata> {
  * const px = await kp.predict(ds.images, ds.n); // n × 30 pixels
  * ```
  */
-export async function loadKeypointModel(dir: string): Promise<KeypointModel> {
+export async function loadKeypointModel(
+  dir: string,
+  opts: { convention?: string } = {},
+): Promise<KeypointModel> {
   const { folder, metadata, artifacts } = await readKeypointModelFiles(dir);
   let model: tf.LayersModel;
   try {
@@ -100,7 +108,14 @@ export async function loadKeypointModel(dir: string): Promise<KeypointModel> {
       { file: join(folder, MODEL_JSON) },
     );
   }
-  return { ...modelPredictor(model, metadata.model), model, metadata };
+  let offsets;
+  try {
+    offsets = conventionOffsets(metadata.calibration, opts.convention);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return { ...modelPredictor(model, metadata.model, { offsets }), model, metadata };
 }
 
 /**

@@ -11,6 +11,7 @@ import { PIXELS } from "../core/constants.ts";
 import type { KeypointPredictor } from "./types.ts";
 import { denormalise, NORMALISATION } from "./normalise.ts";
 import type { ModelName } from "./registry.ts";
+import { addOffsets, type Calibration, conventionOffsets } from "./calibration.ts";
 
 /** Metadata file name inside a model folder. */
 export const METADATA_JSON = "metadata.json";
@@ -33,6 +34,8 @@ export interface ModelMetadata {
   training?: Record<string, unknown>;
   /** Set by `exportKeypointModel`: the source folder and how the weights are stored. */
   export?: { from: string; weights: "float32" | "float16"; at: string };
+  /** Set by `deno task calibrate`: the annotation conventions of the training data (`calibration.ts`). */
+  calibration?: Calibration;
 }
 
 /** The metadata of a freshly built or trained model (fill `training` in the training loop). */
@@ -56,12 +59,19 @@ export function makeMetadata(
 export type KeypointModel = KeypointPredictor & { model: tf.LayersModel; metadata: ModelMetadata };
 
 /**
- * Wraps a model (outputs in normalised units) as a {@link KeypointPredictor} with outputs in pixels.
- * Runs in batches of `batchSize` in inference mode and disposes every tensor it makes.
+ * Wraps a model (outputs in normalised units) as a {@link KeypointPredictor} with outputs in pixels, plus
+ * `offsets` (an annotation convention, `calibration.ts`) where given. Runs in batches of `batchSize` in
+ * inference mode and disposes every tensor it makes.
  */
-export function modelPredictor(model: tf.LayersModel, name: string, batchSize = 64): KeypointPredictor {
+export function modelPredictor(
+  model: tf.LayersModel,
+  name: string,
+  opts: { batchSize?: number; offsets?: Float32Array } = {},
+): KeypointPredictor {
+  const { batchSize = 64, offsets } = opts;
   return {
     name,
+    offsets,
     async predict(images: Float32Array, n: number): Promise<Float32Array> {
       if (images.length !== n * PIXELS) {
         throw new UsageError(`predict: ${images.length} pixels for ${n} faces (expected ${n * PIXELS})`);
@@ -83,7 +93,22 @@ export function modelPredictor(model: tf.LayersModel, name: string, batchSize = 
         pred.dispose();
         out.set(denormalise(values), start * NUM_COORDS);
       }
-      return out;
+      return addOffsets(out, offsets);
     },
+  };
+}
+
+/**
+ * The same loaded network in annotation convention `name` (see `loadKeypointModel`); shares the
+ * weights, so dispose only one.
+ *
+ * @throws {UsageError} naming the known conventions for an unknown `name`.
+ */
+export function withConvention(loaded: KeypointModel, name: string): KeypointModel {
+  const offsets = conventionOffsets(loaded.metadata.calibration, name);
+  return {
+    ...modelPredictor(loaded.model, loaded.metadata.model, { offsets }),
+    model: loaded.model,
+    metadata: loaded.metadata,
   };
 }

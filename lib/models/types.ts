@@ -14,4 +14,9 @@ export interface KeypointPredictor {
    * @returns `n × 30` coordinates in 96×96 pixels, Kaggle column order.
    */
   predict(images: Float32Array, n: number): Promise<Float32Array>;
+  /**
+   * The offsets `predict` adds to the network's output (an annotation convention, `calibration.ts`), so
+   * that flip test-time augmentation can map a mirrored prediction back (`mirroredBack`); none by default.
+   */
+  readonly offsets?: Float32Array;
 }
