@@ -1,14 +1,16 @@
 /**
- * `deno task evaluate --model DIR --data DATASET [--json] [--no-flip]`: the metrics of a saved model on a
- * dataset's 96×96 faces, with flip test-time augmentation as in `deno task predict` (`--no-flip`: one
- * prediction per face). With `--json`, one JSON object on stdout:
- * `{"n", "rmse_px", "nme", "pck_05", "pck_10", "per_keypoint_rmse_px": {name: px}}` (null where a metric
- * cannot be measured); else markdown tables.
+ * `deno task evaluate --model DIR --data DATASET [--json] [--no-flip] [--scale-tta F] [--convention NAME]`:
+ * the metrics of a saved model on a dataset's 96×96 faces, with the test-time augmentation of
+ * `deno task predict` (flip, and the crop scaled by 1 ± F; `--no-flip`, `--scale-tta 0` turn them off), each
+ * part predicted in its own annotation convention where the model's calibration has one (`deno task
+ * calibrate`). With `--json`, one JSON object on stdout: `{"n", "rmse_px", "nme", "pck_05", "pck_10",
+ * "per_keypoint_rmse_px": {name: px}, "parts"?, "conventions": {part: name}}` (null where a metric cannot be
+ * measured); else markdown tables.
  *
  * `--end-to-end` (68-landmark and 300-W datasets): detect the face in each original image, crop, predict,
  * and compare in the photo's pixels, by default exactly as `deno task predict` does (its detector,
  * refinement, flip and scale test-time augmentation: `inference_args.ts`); `--json` prints `{"n",
- * "detected", "nme", "failure_rate_10", "ms_per_image", "detections_cached"}` (see
+ * "detected", "nme", "failure_rate_10", "ms_per_image", "detections_cached", "conventions"}` (see
  * lib/evaluate/end_to_end_io.ts; the time of an image whose detection came from the cache leaves out the
  * detector: `--no-cache` times it all).
  *
@@ -122,10 +124,7 @@ async function main(): Promise<void> {
     predictor,
     ds.images,
     facePartNames(ds, args.data),
-    {
-      flip: args.flip,
-      convention: args.convention,
-    },
+    { flip: args.flip, scales: scaleTtaScales(args["scale-tta"]), convention: args.convention },
   );
   const metrics = evaluate(pred, ds.keypoints);
   const parts = metricsByPart(pred, ds);
@@ -134,7 +133,10 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ ...metrics, ...(parts ? { parts } : {}), conventions }));
     return;
   }
-  const name = `${predictor.metadata.model}${args.flip ? " + flip TTA" : ""}`;
+  const tta = [args.flip ? "flip" : "", args["scale-tta"] ? `scale ±${args["scale-tta"]}` : ""].filter(
+    Boolean,
+  );
+  const name = `${predictor.metadata.model}${tta.length ? ` + ${tta.join(", ")} TTA` : ""}`;
   console.log(`${ds.name}${ds.synthetic ? " (synthetic faces)" : ""}: ${ds.n} faces\n`);
   const rows = [
     ...Object.entries(parts ?? {}).map(([part, m]) => ({ name: `${name} · ${part}`, metrics: m })),

@@ -2,7 +2,8 @@
  * The options of keypoint inference on photos, shared by `deno task predict` and `deno task evaluate`, with
  * predict's defaults in both, so that `evaluate --end-to-end` measures what `predict` does unless told
  * otherwise: the detector, refinement rounds, flip and scale test-time augmentation, the CNN detector's
- * settings. `prefix` goes before the descriptions of the photo-only options (e.g. `"--end-to-end: "`).
+ * settings. `prefix` goes before the descriptions of the photo-only options (e.g. `"--end-to-end: "`); the
+ * annotation convention, flip and scale test-time augmentation apply to crops too.
  *
  * @module
  */
@@ -39,8 +40,8 @@ export function inferenceArgs(prefix = "") {
       min: 0,
       max: 0.5,
       default: DEFAULT_SCALE_TTA,
-      description: `${prefix}also predict on the crop scaled by 1 − N and 1 + N and keep the median of the ` +
-        `three (0: off)`,
+      description:
+        "also predict on the crop scaled by 1 − N and 1 + N and keep the median of the three (0: off)",
     },
     detector: { type: "string", default: DEFAULT_DETECTOR, description: `${prefix}${DETECTOR_SPEC_HELP}` },
     "cnn-detector": {

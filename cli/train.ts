@@ -179,6 +179,12 @@ async function main(): Promise<void> {
       `${formatDuration(perEpoch)} per epoch on ${backend.backend}; model saved in ${out}\n`,
   );
   console.log(comparisonTable([{ name: `${args.model} (validation)`, metrics: result.metrics }]));
+  // A separate step: the offsets are means over the training faces, noisy where there are few; compare
+  // with evaluate --convention none before keeping them.
+  console.log(
+    `\nTo predict where your labels put the points (measured on the training faces; README, "Annotation ` +
+      `conventions"):\n  deno task calibrate --model ${out} --data ${args.data}`,
+  );
   result.model.dispose();
 }
 

@@ -2,7 +2,12 @@ import { assertAlmostEquals } from "./_assert.ts";
 import assert from "node:assert/strict";
 import { KEYPOINT_COLUMNS, KEYPOINT_NAMES, NUM_COORDS } from "../lib/core/constants.ts";
 import { PIXELS } from "../lib/core/constants.ts";
-import { comparisonTable, evaluate, predictWithFlipTta } from "../lib/evaluate/metrics.ts";
+import {
+  comparisonTable,
+  evaluate,
+  predictWithFlipTta,
+  predictWithScaleTta,
+} from "../lib/evaluate/metrics.ts";
 import { flipImages, flipKeypoints } from "../lib/core/flip.ts";
 import type { KeypointPredictor } from "../lib/models/types.ts";
 import { runScript } from "./_cli.ts";
@@ -150,6 +155,26 @@ Deno.test("predictWithFlipTta: where one of the two predictions leaves the crop,
   }
 });
 
+Deno.test("predictWithScaleTta: the median of the first prediction and those on the scaled crops inside them, mapped back", async () => {
+  const images = new Float32Array(2 * PIXELS);
+  // Call k (0: the crop itself, 1: scaled 0.9, 2: scaled 1.1) answers every coordinate with answers[k].
+  const scripted = (answers: number[]) => {
+    let call = 0;
+    return (_images: Float32Array, n: number) =>
+      Promise.resolve(new Float32Array(n * NUM_COORDS).fill(answers[call++]));
+  };
+  // 57.5 on a crop 0.9 times the side is 47.5 + 10 · 0.9 = 56.5 on the crop; on 1.1 times, 58.5: median 57.5.
+  let out = await predictWithScaleTta(scripted([57.5, 57.5, 57.5]), images, 2, [0.9, 1.1]);
+  assert.ok(out.every((v) => Math.abs(v - 57.5) < 1e-5), `${out[0]}`);
+  // The scaled crops' answers 52.5 map back to 52 and 53: the median of 60, 52, 53 is 53.
+  out = await predictWithScaleTta(scripted([60, 52.5, 52.5]), images, 2, [0.9, 1.1]);
+  assert.ok(out.every((v) => Math.abs(v - 53) < 1e-5), `${out[0]}`);
+  // Answers far outside their crops are no votes: the first prediction stays.
+  out = await predictWithScaleTta(scripted([40, 400, -300]), images, 2, [0.9, 1.1]);
+  assert.ok(out.every((v) => v === 40));
+  await assert.rejects(() => predictWithScaleTta(scripted([1, 1]), images, 2, [3]), UsageError);
+});
+
 Deno.test("comparisonTable: one markdown row per model", () => {
   const m = evaluate(face(), face());
   const table = comparisonTable([{ name: "lenet", metrics: m }, {
@@ -211,7 +236,16 @@ Deno.test("deno task evaluate measures what deno task predict does: the same inf
     );
   };
   const [predict, evaluate] = await Promise.all([options("predict"), options("evaluate")]);
-  for (const flag of ["--flip", "--refine", "--scale-tta", "--detector", "--cnn-detector", "--cnn-tiles"]) {
+  const flags = [
+    "--convention",
+    "--flip",
+    "--refine",
+    "--scale-tta",
+    "--detector",
+    "--cnn-detector",
+    "--cnn-tiles",
+  ];
+  for (const flag of flags) {
     assert.ok(predict.has(flag), `predict has ${flag}`);
     assert.equal(evaluate.get(flag), predict.get(flag), flag);
   }

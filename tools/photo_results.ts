@@ -6,7 +6,8 @@
  * `deno run -A tools/photo_results.ts [--data DATASET] [--split validation|all] MODEL_DIR...`: every model is
  * scored on the validation faces of the FIRST model's split (so the rows compare like with like; a model
  * trained on another split may have seen some of them, which the README says where it matters)
- * (default data `../shared/data/ytf68+../shared/data/300w`). Detections are cached in
+ * (default data `../shared/data/ytf68+../shared/data/300w`). Each part is predicted in its own annotation
+ * convention where the model has one (`deno task calibrate`; `--convention` forces one). Detections are cached in
  * `outputs/cache/detections/`, so the second setting onwards costs only the predictions. Timings are wall
  * time per face on whatever else the machine is doing: measure them on a quiet machine.
  *
@@ -16,10 +17,18 @@ import { DATASET_CACHE_DIR } from "../lib/data/dataset_cache_io.ts";
 import { parseArgs, runCli, usage } from "../cli/args.ts";
 import { UsageError } from "../lib/core/errors.ts";
 import { initBackend } from "../lib/backend_io.ts";
-import { loadDataset } from "../lib/data/spec_io.ts";
+import { facePartNames, loadDataset } from "../lib/data/spec_io.ts";
 import { type EndToEndReport, runEndToEnd } from "../lib/evaluate/end_to_end_io.ts";
-import { evaluate, type Metrics, metricsByPart, predictWithFlipTta } from "../lib/evaluate/metrics.ts";
-import { loadKeypointModel } from "../lib/models/folder_io.ts";
+import {
+  conventionsLine,
+  evaluate,
+  type Metrics,
+  metricsByPart,
+  predictByConvention,
+} from "../lib/evaluate/metrics.ts";
+import { NO_CONVENTION } from "../lib/models/calibration.ts";
+import { loadKeypointModel, readMetadata } from "../lib/models/folder_io.ts";
+import { resolveModelDir } from "../lib/models/artifacts_io.ts";
 import { DEFAULT_DETECTOR, DEFAULT_FLIP, DEFAULT_REFINE, DEFAULT_SCALES } from "../lib/face/predict_io.ts";
 import { splitLikeTraining } from "../lib/train/train_io.ts";
 
@@ -34,6 +43,11 @@ const SPEC = {
     choices: ["validation", "all"],
     default: "validation",
     description: "score the first model's validation faces, or every face",
+  },
+  convention: {
+    type: "string",
+    description:
+      "annotation convention for every part (none: off; default: each part's own, else the model's)",
   },
   "defaults-only": {
     type: "boolean",
@@ -84,35 +98,49 @@ async function main(): Promise<void> {
     JSON.stringify(s.scales ?? []) === JSON.stringify(DEFAULT_SCALES);
   const settings = args["defaults-only"] ? allSettings.filter(isDefault) : allSettings;
 
-  const splitModel = (await loadKeypointModel(models[0])).metadata;
+  const splitModel = await readMetadata(await resolveModelDir(models[0]));
   for (const dir of models) {
-    const model = await loadKeypointModel(dir);
+    const model = await loadKeypointModel(dir, { convention: NO_CONVENTION });
     let ds = await loadDataset(data, { cacheDir: DATASET_CACHE_DIR });
     if (split === "validation") ds = splitLikeTraining(ds, splitModel, "validation");
     console.log(`\n## ${dir} (${model.metadata.model}) on ${ds.n} faces of ${data} (${split})\n`);
 
-    // Ground-truth crops: the 96×96 faces the dataset holds, with and without flip TTA.
+    // Ground-truth crops: the 96×96 faces the dataset holds, without TTA, with flip, and with flip and
+    // scales (evaluate's default).
     console.log(
       "| crops | part | faces | RMSE (96 px) | NME | failures (NME > 10 %) |\n|---|---|---:|---:|---:|---:|",
     );
-    for (const flip of [false, true]) {
-      const pred = flip
-        ? await predictWithFlipTta(model, ds.images, ds.n)
-        : await model.predict(ds.images, ds.n);
+    const cropSettings = [
+      { name: "ground truth", flip: false, scales: [] },
+      { name: "ground truth + flip", flip: true, scales: [] },
+      {
+        name: `ground truth + flip + scales ${DEFAULT_SCALES.join("/")}`,
+        flip: true,
+        scales: DEFAULT_SCALES,
+      },
+    ];
+    let conventions: Record<string, string> = {};
+    for (const { name, flip, scales } of cropSettings) {
+      const byConvention = await predictByConvention(model, ds.images, facePartNames(ds, data), {
+        flip,
+        scales,
+        convention: args.convention,
+      });
+      const pred = byConvention.pred;
+      conventions = byConvention.conventions;
       const rows: [string, Metrics][] = [...Object.entries(metricsByPart(pred, ds) ?? {}), [
         "all",
         evaluate(pred, ds.keypoints),
       ]];
       for (const [part, m] of rows) {
         console.log(
-          `| ground truth${flip ? " + flip" : ""} | ${part} | ${m.n} | ${m.rmse_px.toFixed(3)} | ${
-            pct(m.nme)
-          } | ` +
+          `| ${name} | ${part} | ${m.n} | ${m.rmse_px.toFixed(3)} | ${pct(m.nme)} | ` +
             `${pct(m.failure_rate_10)} |`,
         );
       }
     }
     model.model.dispose();
+    console.log(`\n${conventionsLine(conventions)}`);
 
     console.log(
       "\n| end to end | part | faces | detected | NME | failures (NME > 10 % or missed) | ms / face |",
@@ -130,6 +158,7 @@ async function main(): Promise<void> {
         detectorSpec: s.detector,
         cache: true,
         progress: false,
+        convention: args.convention,
       });
       const rows: [string, EndToEndReport][] = [...Object.entries(r.parts ?? {}), ["all", r]];
       for (const [part, p] of rows) {

@@ -19,7 +19,8 @@ import { flipImages } from "../core/flip.ts";
 import { conventionForPart, mirroredBack } from "../models/calibration.ts";
 import { type KeypointModel, withConvention } from "../models/keypoint_model.ts";
 import type { KeypointPredictor } from "../models/types.ts";
-import { flipPairMean } from "../face/framing.ts";
+import { flipPairMean, keypointsInsideCrop, medianOf } from "../face/framing.ts";
+import { scaleMatrix, warpAffine } from "../augment/augment.ts";
 
 /** Metrics of one set of predictions. NaN (JSON `null`) where nothing could be measured. */
 export interface Metrics {
@@ -152,16 +153,55 @@ export async function predictWithFlipTta(
 }
 
 /**
+ * Scale test-time augmentation on 96×96 crops, as `deno task predict`'s on photos (`PredictOptions.scales`):
+ * each face predicted again on its crop scaled by each factor about its centre (resampled from the crop,
+ * edges replicated), mapped back; its points become the coordinate-wise median of the first prediction and
+ * the new ones that lie inside their crops. `predict` predicts one set of faces (flip TTA or plain).
+ */
+export async function predictWithScaleTta(
+  predict: (images: Float32Array, n: number) => Promise<Float32Array>,
+  images: Float32Array,
+  n: number,
+  scales: readonly number[],
+): Promise<Float32Array> {
+  const first = await predict(images, n);
+  if (scales.length === 0) return first;
+  const centre = (IMAGE_SIZE - 1) / 2;
+  // votes[i]: face i's predictions on its scaled crops that lie inside them, mapped back to its crop.
+  const votes: Float32Array[][] = Array.from({ length: n }, () => []);
+  for (const f of scales) {
+    if (!(f >= 0.5 && f <= 2)) throw new UsageError(`a scale of the crop must be in [0.5, 2], got ${f}`);
+    // A crop f times the side shows the face 1/f times as large.
+    const scaled = new Float32Array(n * PIXELS);
+    for (let i = 0; i < n; i++) {
+      const face = [i * PIXELS, (i + 1) * PIXELS] as const;
+      warpAffine(images.subarray(...face), scaled.subarray(...face), scaleMatrix(1 / f), "edge");
+    }
+    const p = await predict(scaled, n);
+    for (let i = 0; i < n; i++) {
+      const face = p.subarray(i * NUM_COORDS, (i + 1) * NUM_COORDS);
+      if (keypointsInsideCrop(face, WHOLE_CROP)) votes[i].push(face.map((v) => centre + (v - centre) * f));
+    }
+  }
+  const out = new Float32Array(n * NUM_COORDS);
+  for (let i = 0; i < n; i++) {
+    out.set(medianOf([first.subarray(i * NUM_COORDS, (i + 1) * NUM_COORDS), ...votes[i]]), i * NUM_COORDS);
+  }
+  return out;
+}
+
+/**
  * Predicts each part's faces in the annotation convention it is scored with (`conventionForPart`: the
  * part's own where the model's calibration has one, else its default; `convention` forces one), with flip
- * test-time augmentation unless `flip` is false. `parts[i]` names face i's part (`facePartNames`). Returns
+ * test-time augmentation unless `flip` is false and scale test-time augmentation with `scales`
+ * ({@link predictWithScaleTta}). `parts[i]` names face i's part (`facePartNames`). Returns
  * the predictions and, per part, the convention used.
  */
 export async function predictByConvention(
   model: KeypointModel,
   images: Float32Array,
   parts: readonly string[],
-  opts: { flip?: boolean; convention?: string } = {},
+  opts: { flip?: boolean; scales?: readonly number[]; convention?: string } = {},
 ): Promise<{ pred: Float32Array; conventions: Record<string, string> }> {
   const n = parts.length;
   const pred = new Float32Array(n * NUM_COORDS);
@@ -172,9 +212,9 @@ export async function predictByConvention(
     const predictor = withConvention(model, name);
     const faces = new Float32Array(idx.length * PIXELS);
     idx.forEach((i, k) => faces.set(images.subarray(i * PIXELS, (i + 1) * PIXELS), k * PIXELS));
-    const out = opts.flip === false
-      ? await predictor.predict(faces, idx.length)
-      : await predictWithFlipTta(predictor, faces, idx.length);
+    const once = (images: Float32Array, n: number) =>
+      opts.flip === false ? predictor.predict(images, n) : predictWithFlipTta(predictor, images, n);
+    const out = await predictWithScaleTta(once, faces, idx.length, opts.scales ?? []);
     idx.forEach((i, k) => pred.set(out.subarray(k * NUM_COORDS, (k + 1) * NUM_COORDS), i * NUM_COORDS));
   }
   return { pred, conventions };

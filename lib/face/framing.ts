@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { NUM_COORDS } from "../core/constants.ts";
 import { UsageError } from "../core/errors.ts";
 import { DEFAULT_CROP_MARGIN, pointBounds } from "../data/crop.ts";
 
@@ -148,6 +149,16 @@ export function flipPairMean(
   const pIn = keypointsInsideCrop(plain, crop), mIn = keypointsInsideCrop(mirrored, crop);
   if (pIn !== mIn) return pIn ? plain : mirrored;
   return plain.map((v, k) => (v + mirrored[k]) / 2);
+}
+
+/** The coordinate-wise median of predictions (the mean of the middle two for an even count). */
+export function medianOf(predictions: readonly ArrayLike<number>[]): Float64Array {
+  const median = new Float64Array(NUM_COORDS);
+  for (let c = 0; c < NUM_COORDS; c++) {
+    const v = predictions.map((p) => p[c]).sort((a, b) => a - b);
+    median[c] = v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  }
+  return median;
 }
 
 export { CASCADE_FRAMING, CASCADE_NAMES, type CascadeName } from "../data/crop.ts";

@@ -26,7 +26,13 @@
 
 import { IMAGE_SIZE, KEYPOINT_NAMES, type KeypointName, NUM_COORDS } from "../core/constants.ts";
 import { cropBoxForDetection, fromCropCoords } from "../data/crop.ts";
-import { cropBoxFromKeypoints, flipPairMean, keypointsInsideCrop, plausibleRefinement } from "./framing.ts";
+import {
+  cropBoxFromKeypoints,
+  flipPairMean,
+  keypointsInsideCrop,
+  medianOf,
+  plausibleRefinement,
+} from "./framing.ts";
 import { flipImages } from "../core/flip.ts";
 import { mirroredBack } from "../models/calibration.ts";
 import { cropToFace } from "../data/crop_io.ts";
@@ -211,16 +217,6 @@ async function scaleVote(
       .filter((j) => keypointsInsideCrop(again[j], scaled[j])).map((j) => again[j]);
     points[i] = medianOf([points[i], ...votes]);
   });
-}
-
-/** The coordinate-wise median of predictions (the mean of the middle two for an even count). */
-function medianOf(predictions: readonly Float64Array[]): Float64Array {
-  const median = new Float64Array(NUM_COORDS);
-  for (let c = 0; c < NUM_COORDS; c++) {
-    const v = predictions.map((p) => p[c]).sort((a, b) => a - b);
-    median[c] = v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-  }
-  return median;
 }
 
 /**
