@@ -9,8 +9,9 @@
  *
  * @module
  */
+import { BACKEND_ARG } from "./backend_arg.ts";
 import { parseArgs, runCli, usage } from "./args.ts";
-import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
+import { initBackend } from "../lib/backend_io.ts";
 import { DATASET_SPEC_HELP } from "../lib/data/spec_io.ts";
 import { ALL_PARTS, calibrateModel } from "../lib/train/calibrate_io.ts";
 
@@ -29,18 +30,14 @@ const SPEC = {
     default: true,
     description: "measure with flip test-time augmentation, as predict and evaluate predict",
   },
-  backend: { type: "string", choices: BACKEND_NAMES, description: "tfjs backend (default: best found)" },
+  backend: BACKEND_ARG,
 } as const;
+
+const SUMMARY = "Measures a model's annotation conventions on its training faces.";
 
 async function main(): Promise<void> {
   const args = parseArgs(Deno.args, SPEC);
-  if (args.help) {
-    console.log(
-      usage("deno task calibrate", "Measures a model's annotation conventions on its training faces.", SPEC) +
-        "\n" + DATASET_SPEC_HELP,
-    );
-    return;
-  }
+  if (args.help) return console.log(`${usage("deno task calibrate", SUMMARY, SPEC)}\n${DATASET_SPEC_HELP}`);
   await initBackend({ backend: args.backend });
   const cal = await calibrateModel(args.model, {
     data: args.data,

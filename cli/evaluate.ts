@@ -18,9 +18,10 @@
  *
  * @module
  */
+import { BACKEND_ARG } from "./backend_arg.ts";
 import { DATASET_CACHE_DIR } from "../lib/data/dataset_cache_io.ts";
 import { parseArgs, runCli, usage } from "./args.ts";
-import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
+import { initBackend } from "../lib/backend_io.ts";
 import { DATASET_SPEC_HELP, facePartNames, loadDataset } from "../lib/data/spec_io.ts";
 import { DataError } from "../lib/core/errors.ts";
 import {
@@ -47,11 +48,7 @@ const SPEC = {
       "dataset: synthetic[:N], a Kaggle CSV, a 68-landmark folder[:training|:test], a 300-W folder",
   },
   json: { type: "boolean", description: "print one JSON object instead of tables" },
-  backend: {
-    type: "string",
-    choices: BACKEND_NAMES,
-    description: "tfjs backend (default: best found)",
-  },
+  backend: BACKEND_ARG,
   limit: { type: "number", integer: true, min: 1, description: "read at most N faces" },
   "end-to-end": {
     type: "boolean",

@@ -18,12 +18,13 @@
  *
  * @module
  */
+import { BACKEND_ARG } from "./backend_arg.ts";
 import { faceJson } from "../lib/face/types.ts";
 import { DEFAULT_MODEL_DIR } from "../lib/models/folder_io.ts";
 import { basename, extname, join } from "node:path";
 import { parseArgs, runCli, usage } from "./args.ts";
 import { checkWritableFolder } from "../lib/core/atomic_io.ts";
-import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
+import { initBackend } from "../lib/backend_io.ts";
 import { DEFAULT_DETECTOR_OPTIONS } from "../lib/face/detect_io.ts";
 import { DataError, UsageError } from "../lib/core/errors.ts";
 import { loadKeypointModel, resolveModelDir } from "../lib/models/mod.ts";
@@ -81,7 +82,7 @@ const SPEC = {
     description: "smallest face side in pixels",
   },
   ...inferenceArgs(),
-  backend: { type: "string", choices: BACKEND_NAMES, description: "tfjs backend (default: best found)" },
+  backend: BACKEND_ARG,
   "every-n": {
     type: "number",
     integer: true,

@@ -7,8 +7,9 @@
  *
  * @module
  */
+import { BACKEND_ARG } from "./backend_arg.ts";
 import { parseArgs, runCli, usage } from "./args.ts";
-import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
+import { initBackend } from "../lib/backend_io.ts";
 import { makeSubmission } from "../lib/submission_io.ts";
 
 const SPEC = {
@@ -19,7 +20,7 @@ const SPEC = {
     type: "string",
     description: "Kaggle's IdLookupTable.csv (default: data/, then ../shared/data/kaggle/)",
   },
-  backend: { type: "string", choices: BACKEND_NAMES, description: "tfjs backend (default: best found)" },
+  backend: BACKEND_ARG,
 } as const;
 
 async function main(): Promise<void> {

@@ -9,9 +9,10 @@
  *
  * @module
  */
+import { BACKEND_ARG } from "./backend_arg.ts";
 import { DATASET_CACHE_DIR } from "../lib/data/dataset_cache_io.ts";
 import { parseArgs, runCli, usage } from "./args.ts";
-import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
+import { initBackend } from "../lib/backend_io.ts";
 import {
   checkCheckpointModel,
   checkFreshRunFolder,
@@ -45,11 +46,7 @@ const SPEC = {
     description: "batch size (on wasm, a batch too big for the 4 GiB heap runs as micro-batches)",
     default: 32,
   },
-  backend: {
-    type: "string",
-    choices: BACKEND_NAMES,
-    description: "tfjs backend (default: best found)",
-  },
+  backend: BACKEND_ARG,
   out: { type: "string", description: "run folder (default outputs/models/<model>)" },
   resume: { type: "boolean", description: "continue from the checkpoint in --out" },
   init: {

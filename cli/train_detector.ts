@@ -9,9 +9,10 @@
  *
  * @module
  */
+import { BACKEND_ARG } from "./backend_arg.ts";
 import { DATASET_CACHE_DIR } from "../lib/data/dataset_cache_io.ts";
 import { parseArgs, runCli, usage } from "./args.ts";
-import { BACKEND_NAMES, initBackend } from "../lib/backend_io.ts";
+import { initBackend } from "../lib/backend_io.ts";
 import { DATASET_SPEC_HELP, loadDataset } from "../lib/data/spec_io.ts";
 import { UsageError } from "../lib/core/errors.ts";
 import { formatDuration } from "../lib/train/progress_io.ts";
@@ -50,7 +51,7 @@ const SPEC = {
   limit: { type: "number", integer: true, min: 1, description: "read at most N faces per dataset part" },
   out: { type: "string", default: "outputs/models/face-detector", description: "folder for the detector" },
   overwrite: { type: "boolean", description: "replace a detector already in --out (else refused)" },
-  backend: { type: "string", choices: BACKEND_NAMES, description: "tfjs backend (default: best found)" },
+  backend: BACKEND_ARG,
 } as const;
 
 async function main(): Promise<void> {

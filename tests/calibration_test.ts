@@ -8,7 +8,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { assertAlmostEquals } from "./_assert.ts";
 import { FLIP_KEYPOINT_PAIRS, NUM_COORDS, PIXELS } from "../lib/core/constants.ts";
-import { UsageError } from "../lib/core/errors.ts";
+import { DataError, UsageError } from "../lib/core/errors.ts";
 import {
   addOffsets,
   conventionForPart,
@@ -134,6 +134,25 @@ Deno.test("calibrateModel: after it, the model's mean error on its training face
   } finally {
     model.model.dispose();
   }
+});
+
+Deno.test("loadKeypointModel: a damaged calibration is a DataError naming metadata.json; an unknown --convention a UsageError", async () => {
+  const dir = await modelFolder(join(await Deno.makeTempDir(), "m"));
+  const file = join(dir, "metadata.json");
+  const meta = JSON.parse(await Deno.readTextFile(file));
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({ ...meta, calibration: { conventions: { a: [1, 2] }, default: "a" } }),
+  );
+  await assert.rejects(
+    () => loadKeypointModel(dir),
+    (e: unknown) =>
+      e instanceof DataError && e.message.startsWith(file) && /"a" needs 30 finite offsets/.test(e.message),
+  );
+  await assert.rejects(() => loadKeypointModel(dir, { convention: "b" }), UsageError);
+  const raw = await loadKeypointModel(dir, { convention: NO_CONVENTION });
+  assert.equal(raw.offsets, undefined);
+  raw.model.dispose();
 });
 
 Deno.test("deno task calibrate: a default part the data does not have exits 2 naming it, metadata kept", async () => {

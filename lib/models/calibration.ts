@@ -8,7 +8,7 @@
  * be learnt. Measured on the bundled model (README, "Annotation conventions"): ytf68's labels sit 0.8 px of
  * the 96-px crop to the right of where the model puts them, on its training and its held-out faces alike,
  * while 300-W's sit 0.2 px; the training faces' mean offsets took the held-out ytf68 RMSE from 1.52 to
- * 1.32 px and HELEN's ground-truth-crop NME from 4.22 to 4.02 %. The offsets are measured after training,
+ * 1.32 px and HELEN's NME from 4.22 to 3.99 % (ground-truth crops, flip TTA). The offsets are measured after training,
  * on the training split only, so the validation faces stay unseen.
  *
  * A model folder's `metadata.json` keeps them under `calibration` (see `deno task calibrate`): one
@@ -26,7 +26,7 @@
  * @module
  */
 import { FLIP_KEYPOINT_PAIRS, NUM_COORDS } from "../core/constants.ts";
-import { UsageError } from "../core/errors.ts";
+import { DataError, UsageError } from "../core/errors.ts";
 import { flipKeypoints } from "../core/flip.ts";
 
 /** What `metadata.json` keeps under `calibration`. */
@@ -91,6 +91,7 @@ const round4 = (v: number) => Math.round(v * 1e4) / 1e4;
  * model without calibration.
  *
  * @throws {UsageError} naming the known conventions when `name` is not one of them.
+ * @throws {DataError} when the convention's offsets are not 30 finite numbers.
  */
 export function conventionOffsets(
   calibration: Calibration | undefined,
@@ -107,8 +108,8 @@ export function conventionOffsets(
       }, or ${NO_CONVENTION}`,
     );
   }
-  if (offsets.length !== NUM_COORDS || !offsets.every(Number.isFinite)) {
-    throw new UsageError(`annotation convention "${chosen}" needs ${NUM_COORDS} finite offsets`);
+  if (!Array.isArray(offsets) || offsets.length !== NUM_COORDS || !offsets.every(Number.isFinite)) {
+    throw new DataError(`calibration: convention "${chosen}" needs ${NUM_COORDS} finite offsets`);
   }
   return Float32Array.from(offsets);
 }

@@ -24,7 +24,7 @@ import { NUM_COORDS } from "../core/constants.ts";
 import { NORMALISATION } from "./normalise.ts";
 import { conventionOffsets } from "./calibration.ts";
 
-/** The bundled model's folder (a LeNet with float16 weights; see the README), relative to the repository. */
+/** The bundled model's folder (resnet18-slim, float16 weights; see the README), relative to the repository. */
 export const DEFAULT_MODEL_DIR = "outputs/models/default";
 
 /** Writes `model.json`, `weights.bin` and `metadata.json` into an existing folder (not atomic). */
@@ -113,7 +113,7 @@ export async function loadKeypointModel(
     offsets = conventionOffsets(metadata.calibration, opts.convention);
   } catch (e) {
     model.dispose();
-    throw e;
+    throw e instanceof DataError ? new DataError(e.message, { file: join(folder, METADATA_JSON) }) : e;
   }
   return { ...modelPredictor(model, metadata.model, { offsets }), model, metadata };
 }
