@@ -62,6 +62,10 @@ Deno.test("conventionOffsets and conventionForPart: a part's own, else the defau
   throwsWith(() => conventionOffsets(undefined, "afw"), "run deno task calibrate");
   assert.equal(conventionForPart(cal, "ytf68"), "ytf68");
   assert.equal(conventionForPart(cal, "lfpw_testset"), "300w");
+  // A part named after a convention, as another copy or split of that dataset would be, takes it.
+  assert.equal(conventionForPart(cal, "ytf68_heldout"), "ytf68");
+  assert.equal(conventionForPart(cal, "ytf68~2"), "ytf68");
+  assert.equal(conventionForPart(cal, "ytf680"), "300w");
   assert.equal(conventionForPart(cal, "ytf68", NO_CONVENTION), NO_CONVENTION);
   assert.equal(conventionForPart(undefined, "ytf68"), NO_CONVENTION);
 });

@@ -115,8 +115,9 @@ export function conventionOffsets(
 }
 
 /**
- * The convention a dataset part is scored with: its own where the model has one, else the default, else
- * none; `forced` (a `--convention`) overrides.
+ * The convention a dataset part is scored with: its own where the model has one (the same name, or the
+ * longest convention name it begins with followed by `-`, `_`, `.` or `~`: `ytf68_heldout` and `ytf68~2`
+ * take `ytf68`'s), else the default, else none; `forced` (a `--convention`) overrides.
  */
 export function conventionForPart(
   calibration: Calibration | undefined,
@@ -125,7 +126,11 @@ export function conventionForPart(
 ): string {
   if (forced !== undefined) return forced;
   if (!calibration) return NO_CONVENTION;
-  return part in calibration.conventions ? part : calibration.default;
+  if (part in calibration.conventions) return part;
+  const prefixes = Object.keys(calibration.conventions)
+    .filter((name) => part.startsWith(name) && "-_.~".includes(part[name.length]))
+    .sort((a, b) => b.length - a.length);
+  return prefixes[0] ?? calibration.default;
 }
 
 /** Adds `offsets` (30) to each of the `points.length / 30` faces of `points`, in place; returns `points`. */
