@@ -8,7 +8,16 @@
  * @module
  */
 
-const BENCHES = ["csv", "augment", "train", "kernels", "video", "framing", "detectors"] as const;
+const BENCHES = [
+  "csv",
+  "augment",
+  "train",
+  "kernels",
+  "video",
+  "framing",
+  "detectors",
+  "calibration",
+] as const;
 
 async function main(args: string[]): Promise<void> {
   // Flags and their numeric values (`--rounds 5`) go to the benchmarks; the other words name them.

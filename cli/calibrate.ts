@@ -13,7 +13,8 @@ import { BACKEND_ARG } from "./backend_arg.ts";
 import { parseArgs, runCli, usage } from "./args.ts";
 import { initBackend } from "../lib/backend_io.ts";
 import { DATASET_SPEC_HELP } from "../lib/data/spec_io.ts";
-import { ALL_PARTS, calibrateModel } from "../lib/train/calibrate_io.ts";
+import { ALL_PARTS, calibrateModel, MIN_CONVENTION_FACES } from "../lib/train/calibrate_io.ts";
+import { calibrationTable } from "../lib/models/calibration.ts";
 
 const SPEC = {
   model: { type: "string", required: true, description: "model folder (as written by deno task train)" },
@@ -41,26 +42,18 @@ async function main(): Promise<void> {
   await initBackend({ backend: args.backend });
   const cal = await calibrateModel(args.model, {
     data: args.data,
-    defaultConvention: args.default,
+    defaultConvention: args.default === ALL_PARTS ? undefined : args.default,
     flip: args.flip,
   });
-  const faces = cal.measured?.faces as Record<string, number>;
-  console.log(
-    `${args.model}: annotation conventions from the training faces (x, y: mean offset in 96-px crop pixels)`,
-  );
-  console.log("| convention | training faces | mean x | mean y | largest |");
-  console.log("| --- | ---: | ---: | ---: | ---: |");
-  for (const [name, o] of Object.entries(cal.conventions)) {
-    const mean = (axis: number) =>
-      o.filter((_, j) => j % 2 === axis).reduce((a, b) => a + b, 0) / (o.length / 2);
-    const largest = Math.max(...o.map(Math.abs));
-    const n = faces[name] ?? "pooled";
-    console.log(
-      `| ${name}${name === cal.default ? " (default)" : ""} | ${n} | ${mean(0).toFixed(2)} | ${
-        mean(1).toFixed(2)
-      } | ${largest.toFixed(2)} |`,
+  if (!cal) {
+    return console.log(
+      `${args.model}: fewer than ${MIN_CONVENTION_FACES} training faces, too few for a convention; nothing written`,
     );
   }
+  console.log(
+    `${args.model}: annotation conventions from the training faces (mean offset in 96-px crop pixels)\n`,
+  );
+  console.log(calibrationTable(cal));
 }
 
 if (import.meta.main) await runCli(main);

@@ -27,6 +27,8 @@ import { formatDuration, terminalProgress } from "../lib/train/progress_io.ts";
 import { checkInitModel, DEFAULT_CONFIG, train } from "../lib/train/train_io.ts";
 import { recipeOf, SELECT_BY_NAMES, type SelectBy, type TrainingRecipe } from "../lib/train/recipes.ts";
 import { AUGMENTATIONS } from "../lib/augment/augment.ts";
+import { calibrateModel, MIN_CONVENTION_FACES } from "../lib/train/calibrate_io.ts";
+import { calibrationTable } from "../lib/models/calibration.ts";
 import { LOSS_NAMES, type LossName } from "../lib/train/train_step.ts";
 
 const SPEC = {
@@ -99,6 +101,11 @@ const SPEC = {
   "min-lr": { type: "number", min: 0, max: 1, description: "the schedules' lowest rate (default 1e-6)" },
   "drop-incomplete": { type: "boolean", description: "keep only faces with all 15 keypoints (the thesis)" },
   limit: { type: "number", integer: true, min: 1, description: "read at most N faces" },
+  calibrate: {
+    type: "boolean",
+    default: true,
+    description: "afterwards, measure the annotation conventions on the training faces (deno task calibrate)",
+  },
   recipe: {
     type: "boolean",
     description: "the model's recipe (lib/train/recipes.ts) for epochs, lr, min-lr, loss, schedule, " +
@@ -176,12 +183,16 @@ async function main(): Promise<void> {
       `${formatDuration(perEpoch)} per epoch on ${backend.backend}; model saved in ${out}\n`,
   );
   console.log(comparisonTable([{ name: `${args.model} (validation)`, metrics: result.metrics }]));
-  // A separate step: the offsets are means over the training faces, noisy where there are few; compare
-  // with evaluate --convention none before keeping them.
-  console.log(
-    `\nTo predict where your labels put the points (measured on the training faces; README, "Annotation ` +
-      `conventions"):\n  deno task calibrate --model ${out} --data ${args.data}`,
-  );
+  if (args.calibrate) {
+    const cal = await calibrateModel(out, { data: args.data, dataset: ds });
+    console.log(
+      cal
+        ? `\nAnnotation conventions, measured on the training faces and saved with the model (deno task ` +
+          `calibrate; --convention none in predict and evaluate for the network's own output):\n\n` +
+          calibrationTable(cal)
+        : `\nNot calibrated: fewer than ${MIN_CONVENTION_FACES} training faces (deno task calibrate).`,
+    );
+  }
   result.model.dispose();
 }
 

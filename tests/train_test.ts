@@ -349,6 +349,8 @@ Deno.test("cli: train then evaluate --json on a few synthetic faces", async () =
     );
     assert.equal(t.code, 0, t.stderr);
     assert.match(t.stdout, /\| lenet \(validation\) \| \d+ \| \d+\.\d+ \|/);
+    // Nine training faces are too few for an annotation convention: none is written, and it says so.
+    assert.match(t.stdout, /Not calibrated: fewer than 50 training faces/);
     // The model records the command that trained it.
     const meta = JSON.parse(await Deno.readTextFile(join(out, "metadata.json")));
     assert.equal(
@@ -369,6 +371,8 @@ Deno.test("cli: train then evaluate --json on a few synthetic faces", async () =
     const metrics = JSON.parse(e.stdout);
     assert.equal(metrics.n, 5);
     assert.ok(metrics.rmse_px > 0 && "left_eye_center" in metrics.per_keypoint_rmse_px);
+    assert.deepEqual(metrics.conventions, { synthetic: "none" });
+    assert.equal(meta.calibration, undefined);
   });
 });
 

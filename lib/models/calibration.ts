@@ -164,3 +164,24 @@ export function mirroredBack(pred: Float32Array, n: number, offsets?: ArrayLike<
   const back = flipKeypoints(pred, n);
   return offsets ? addOffsets(back, mirrorCorrection(offsets)) : back;
 }
+
+/**
+ * The calibration as a markdown table: per convention, its training faces, mean x and y offset and largest
+ * offset (96-px crop pixels).
+ */
+export function calibrationTable(calibration: Calibration): string {
+  const faces = (calibration.measured?.faces ?? {}) as Record<string, number>;
+  const rows = Object.entries(calibration.conventions).map(([name, o]) => {
+    const mean = (axis: number) =>
+      o.filter((_, j) => j % 2 === axis).reduce((a, b) => a + b, 0) / (o.length / 2);
+    const largest = Math.max(...o.map(Math.abs));
+    return `| ${name}${name === calibration.default ? " (default)" : ""} | ${faces[name] ?? "pooled"} | ` +
+      `${mean(0).toFixed(2)} | ${mean(1).toFixed(2)} | ${largest.toFixed(2)} |`;
+  });
+  return [
+    "| convention | training faces | mean x | mean y | largest |",
+    "| --- | ---: | ---: | ---: | ---: |",
+    ...rows,
+  ]
+    .join("\n");
+}
