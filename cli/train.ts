@@ -1,9 +1,10 @@
 /**
- * `deno task train --model lenet|thesis-resnet|resnet50 --data DATASET [--epochs N] [--batch B]
+ * `deno task train --model lenet|thesis-resnet|resnet50|resnet18-slim --data DATASET [--epochs N] [--batch B]
  * [--backend webgpu|wasm|cpu] [--out DIR] [--resume | --overwrite]` and more (see `--help`): trains a model
  * with a progress bar on stderr, checkpoints after every epoch into `--out` (default
- * `outputs/models/<model>`) and prints the best validation metrics. A folder that already holds a model is
- * refused unless `--resume` continues it or `--overwrite` replaces it.
+ * `outputs/models/<model>`), prints the best validation metrics, then measures the model's annotation
+ * conventions on the training faces (`deno task calibrate`; `--no-calibrate` skips it). A folder that
+ * already holds a model is refused unless `--resume` continues it or `--overwrite` replaces it.
  *
  * Exit codes: 0 done, 1 training failed (e.g. the loss diverged), 2 bad input.
  *
