@@ -138,6 +138,17 @@ Deno.test("calibrateModel: the training faces' mean error becomes zero; a part u
   } finally {
     model.model.dispose();
   }
+  // A named pooled default; a default with fewer than 50 training faces is refused before any prediction.
+  const pooled = (await calibrateModel(dir, { data, defaultConvention: "both=synthetic+synthetic~2" }))!;
+  assert.equal(pooled.default, "both");
+  assert.deepEqual(Object.keys(pooled.conventions).sort(), ["both", "synthetic"]);
+  assert.deepEqual(pooled.conventions.both, cal.conventions.all); // every training face, as all
+  await assert.rejects(
+    () => calibrateModel(dir, { data, defaultConvention: "synthetic~2" }),
+    (e: unknown) =>
+      e instanceof UsageError &&
+      /training faces in synthetic~2, a convention needs at least 50/.test(e.message),
+  );
   // Too few faces in all: nothing written.
   const small = await modelFolder(join(await Deno.makeTempDir(), "s"));
   const before = await Deno.readTextFile(join(small, "metadata.json"));

@@ -164,13 +164,15 @@ export async function predictWithScaleTta(
   n: number,
   scales: readonly number[],
 ): Promise<Float32Array> {
+  for (const f of scales) {
+    if (!(f >= 0.5 && f <= 2)) throw new UsageError(`a scale of the crop must be in [0.5, 2], got ${f}`);
+  }
   const first = await predict(images, n);
   if (scales.length === 0) return first;
   const centre = (IMAGE_SIZE - 1) / 2;
   // votes[i]: face i's predictions on its scaled crops that lie inside them, mapped back to its crop.
   const votes: Float32Array[][] = Array.from({ length: n }, () => []);
   for (const f of scales) {
-    if (!(f >= 0.5 && f <= 2)) throw new UsageError(`a scale of the crop must be in [0.5, 2], got ${f}`);
     // A crop f times the side shows the face 1/f times as large.
     const scaled = new Float32Array(n * PIXELS);
     for (let i = 0; i < n; i++) {
